@@ -1,0 +1,71 @@
+# datacosmos-auth: `make demo` runs the main job, `make test` the whole suite.
+# Each target installs and builds what it needs; `make setup` is idempotent.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+WASM_BINDGEN_VERSION := 0.2.130
+TOOLS := $(CURDIR)/.tools
+WASM_BINDGEN := $(TOOLS)/bin/wasm-bindgen
+WASM_OPT := node_modules/.bin/wasm-opt
+ESBUILD := node_modules/.bin/esbuild
+TARGET_WASM := target/wasm32-unknown-unknown/release/datacosmos_auth.wasm
+PKG_WASM := pkg/datacosmos_auth_bg.wasm
+export PATH := $(TOOLS)/bin:$(PATH)
+
+.PHONY: setup build demo test test-rust test-wasm test-node lint size clean
+
+setup: $(WASM_BINDGEN) node_modules/.installed
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# The CLI must match the wasm-bindgen crate exactly (Cargo.toml pins it with `=`).
+$(WASM_BINDGEN):
+	@if ! "$(WASM_BINDGEN)" --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)"; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) into $(TOOLS) (about 4 minutes)"; \
+	  cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --root "$(TOOLS)" --quiet; \
+	fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build: setup $(PKG_WASM)
+
+SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
+
+$(PKG_WASM): $(SOURCES) scripts/package.mjs
+	cargo build --release --target wasm32-unknown-unknown --quiet
+	$(WASM_BINDGEN) $(TARGET_WASM) --out-dir pkg --out-name datacosmos_auth --target web \
+	  --no-typescript --remove-name-section --remove-producers-section --omit-default-module-path
+	$(WASM_OPT) -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+	  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+	  --strip-debug --strip-producers $(PKG_WASM) -o $(PKG_WASM)
+	node scripts/package.mjs
+
+demo: build
+	node scripts/demo.mjs
+
+test: lint test-rust build test-wasm test-node size
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --quiet -- -D warnings
+	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	cargo clippy --all-targets --target wasm32-unknown-unknown --quiet -- -D warnings
+
+test-rust:
+	cargo test --quiet
+
+test-wasm: setup
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner \
+	  cargo test --target wasm32-unknown-unknown --quiet
+
+test-node: build
+	node --test --test-concurrency=1 tests/node/
+
+size: build
+	node scripts/size.mjs
+
+clean:
+	cargo clean
+	rm -rf pkg/datacosmos_auth* pkg/wasm_inline.js pkg/snippets pkg/*.tgz

@@ -1,0 +1,209 @@
+//! When a cached token may still be used, over a [`Clock`], with no I/O.
+
+use crate::encoding::json_string_into;
+use crate::json::{Field, Json, JsonObject};
+use crate::Token;
+
+/// A source of the current time. In wasm it is `Date.now()`; in tests a fake.
+pub trait Clock {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> f64;
+}
+
+/// Whether `token` may still be handed out at `now_ms`.
+///
+/// A token is renewed once fewer than `min(leeway, lifetime / 2)` remain, so a
+/// short-lived token (shorter than twice the leeway) is still reused for half its life.
+/// A token with no lifetime is never reused.
+pub fn is_fresh(token: &Token, now_ms: f64, leeway_ms: f64) -> bool {
+    let lifetime = token.expires_at_ms - token.obtained_at_ms;
+    if lifetime.is_nan() || lifetime <= 0.0 {
+        return false;
+    }
+    let margin = leeway_ms.min(lifetime / 2.0);
+    now_ms < token.expires_at_ms - margin
+}
+
+/// One client's cached token, with a payload `X` kept beside it (the wasm layer keeps
+/// the ready-made JavaScript `TokenInfo` there).
+#[derive(Debug)]
+pub struct TokenCache<X = ()> {
+    entry: Option<(Token, X)>,
+}
+
+impl<X> Default for TokenCache<X> {
+    fn default() -> Self {
+        TokenCache { entry: None }
+    }
+}
+
+impl<X> TokenCache<X> {
+    /// The cached token and its payload, if the token is fresh at `clock`'s time.
+    pub fn get(&self, clock: &impl Clock, leeway_ms: f64) -> Option<(&Token, &X)> {
+        let now = clock.now_ms();
+        self.entry
+            .as_ref()
+            .filter(|(t, _)| is_fresh(t, now, leeway_ms))
+            .map(|(t, x)| (t, x))
+    }
+
+    /// Keeps `token`, unless the cache holds one that expires later.
+    pub fn put(&mut self, token: Token, extra: X) {
+        match &self.entry {
+            Some((t, _)) if t.expires_at_ms > token.expires_at_ms => {}
+            _ => self.entry = Some((token, extra)),
+        }
+    }
+
+    /// Forgets the token if it is `access_token` (or any token, for `None`).
+    /// Returns whether something was forgotten.
+    pub fn forget(&mut self, access_token: Option<&str>) -> bool {
+        let hit = match (&self.entry, access_token) {
+            (Some(_), None) => true,
+            (Some((t, _)), Some(a)) => t.access_token == a,
+            (None, _) => false,
+        };
+        if hit {
+            self.entry = None;
+        }
+        hit
+    }
+}
+
+/// A token as a shared-store entry (JSON; the store layer seals it).
+pub fn encode_entry(t: &Token) -> String {
+    let mut s = String::with_capacity(t.access_token.len() + 128);
+    s.push_str("{\"accessToken\":");
+    json_string_into(&mut s, &t.access_token);
+    s.push_str(",\"tokenType\":");
+    json_string_into(&mut s, &t.token_type);
+    s.push_str(&format!(
+        ",\"obtainedAt\":{},\"expiresAt\":{}",
+        t.obtained_at_ms, t.expires_at_ms
+    ));
+    if let Some(scope) = &t.scope {
+        s.push_str(",\"scope\":");
+        json_string_into(&mut s, scope);
+    }
+    s.push('}');
+    s
+}
+
+/// A shared-store entry back as a token; `None` for anything malformed.
+pub fn decode_entry<J: Json>(json: &J, text: &str) -> Option<Token> {
+    let obj = json.parse_object(text).ok()?;
+    let num = |n: &str| match obj.field(n) {
+        Field::Num(v) if v.is_finite() => Some(v),
+        _ => None,
+    };
+    let access_token = obj.field("accessToken").as_str()?.to_owned();
+    let token_type = obj.field("tokenType").as_str()?.to_owned();
+    if access_token.is_empty() || token_type.is_empty() {
+        return None;
+    }
+    let scope = match obj.field("scope") {
+        Field::Missing => None,
+        Field::Str(s) => Some(s),
+        _ => return None,
+    };
+    Some(Token {
+        access_token,
+        token_type,
+        obtained_at_ms: num("obtainedAt")?,
+        expires_at_ms: num("expiresAt")?,
+        scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::cell::Cell;
+
+    struct FakeClock(Cell<f64>);
+    impl Clock for FakeClock {
+        fn now_ms(&self) -> f64 {
+            self.0.get()
+        }
+    }
+
+    fn token(name: &str, obtained: f64, lifetime_s: f64) -> Token {
+        Token {
+            access_token: name.into(),
+            token_type: "Bearer".into(),
+            obtained_at_ms: obtained,
+            expires_at_ms: obtained + lifetime_s * 1000.0,
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn renews_leeway_before_expiry() {
+        let t = token("a", 0.0, 3600.0);
+        let leeway = 60_000.0;
+        assert!(is_fresh(&t, 0.0, leeway));
+        assert!(is_fresh(&t, 3_539_999.0, leeway));
+        assert!(!is_fresh(&t, 3_540_000.0, leeway));
+        assert!(!is_fresh(&t, 3_600_000.0, leeway));
+        assert!(!is_fresh(&t, 9e15, leeway));
+    }
+
+    #[test]
+    fn short_lifetimes_use_half_the_lifetime() {
+        // 30 s token, 60 s leeway: min(60, 15) = 15 s margin, reused for 15 s.
+        let t = token("a", 1000.0, 30.0);
+        assert!(is_fresh(&t, 1000.0 + 14_999.0, 60_000.0));
+        assert!(!is_fresh(&t, 1000.0 + 15_000.0, 60_000.0));
+        // Zero leeway: used to the last millisecond.
+        assert!(is_fresh(&t, 30_999.0, 0.0));
+        assert!(!is_fresh(&t, 31_000.0, 0.0));
+    }
+
+    #[test]
+    fn zero_or_negative_lifetime_is_never_fresh() {
+        assert!(!is_fresh(&token("a", 5.0, 0.0), 5.0, 0.0));
+        assert!(!is_fresh(&token("a", 5.0, -1.0), 0.0, 0.0));
+    }
+
+    #[test]
+    fn cache_over_a_fake_clock() {
+        let clock = FakeClock(Cell::new(0.0));
+        let mut cache: TokenCache = TokenCache::default();
+        assert!(cache.get(&clock, 60_000.0).is_none());
+        cache.put(token("a", 0.0, 3600.0), ());
+        assert_eq!(cache.get(&clock, 60_000.0).unwrap().0.access_token, "a");
+        clock.0.set(3_540_000.0);
+        assert!(cache.get(&clock, 60_000.0).is_none());
+        // A token that expires earlier does not replace a later one.
+        cache.put(token("b", 3_540_000.0, 3600.0), ());
+        cache.put(token("old", 0.0, 10.0), ());
+        assert_eq!(cache.get(&clock, 60_000.0).unwrap().0.access_token, "b");
+        assert!(!cache.forget(Some("a")));
+        assert!(cache.forget(Some("b")));
+        assert!(cache.get(&clock, 60_000.0).is_none());
+        cache.put(token("c", 3_540_000.0, 3600.0), ());
+        assert!(cache.forget(None));
+        assert!(!cache.forget(None));
+    }
+
+    #[test]
+    fn store_entries_round_trip() {
+        use crate::json::testing::SerdeJson;
+        let mut t = token("tok\"en", 1_700_000_000_123.0, 3600.0);
+        t.scope = Some("read write".into());
+        let text = encode_entry(&t);
+        assert_eq!(decode_entry(&SerdeJson, &text), Some(t.clone()));
+        t.scope = None;
+        assert_eq!(decode_entry(&SerdeJson, &encode_entry(&t)), Some(t));
+        for bad in [
+            "",
+            "[]",
+            r#"{"accessToken":"a","tokenType":"Bearer","obtainedAt":1}"#,
+            r#"{"accessToken":"","tokenType":"Bearer","obtainedAt":1,"expiresAt":2}"#,
+            r#"{"accessToken":"a","tokenType":"Bearer","obtainedAt":"1","expiresAt":2}"#,
+            r#"{"accessToken":"a","tokenType":"Bearer","obtainedAt":1,"expiresAt":2,"scope":3}"#,
+        ] {
+            assert_eq!(decode_entry(&SerdeJson, bad), None, "{bad}");
+        }
+    }
+}

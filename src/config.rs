@@ -1,0 +1,611 @@
+//! Validated client configuration.
+//!
+//! [`ConfigInput`] is what a caller gives (every field optional, as in JavaScript);
+//! [`Config::new`] checks it once and fills in the DataCosmos defaults, so the rest of
+//! the client works only with valid values.
+
+use crate::encoding::form_urlencode;
+use crate::Error;
+use core::fmt;
+
+/// The DataCosmos token endpoint (an Auth0 tenant).
+pub const DEFAULT_TOKEN_URL: &str = "https://login.open-cosmos.com/oauth/token";
+/// The audience DataCosmos APIs expect in their access tokens.
+pub const DEFAULT_AUDIENCE: &str = "https://beeapp.open-cosmos.com";
+/// Default time before expiry at which a token is renewed (the official Python SDK's 60 s).
+pub const DEFAULT_REFRESH_LEEWAY_SECONDS: f64 = 60.0;
+/// Default limit for one attempt (request and response body).
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
+/// Default number of retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// The most retries a config may ask for.
+pub const MAX_RETRIES_LIMIT: u32 = 10;
+/// The longest per-attempt timeout a config may ask for (JS timers hold 2^31-1 ms).
+pub const MAX_TIMEOUT_MS: u32 = 600_000;
+
+/// The client secret. Its `Debug` prints `ClientSecret([redacted])`.
+///
+/// # Security
+/// The value is only read to build the request ([`ClientSecret::expose`]) and to
+/// [`redact`](ClientSecret::redact) text that might echo it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        ClientSecret(secret.into())
+    }
+
+    /// The secret itself, for the request only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `text` with every occurrence of the secret replaced by `[redacted]`: as is,
+    /// form-urlencoded and percent-encoded (`%20` for space), the forms in which a
+    /// server may echo it back.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        if self.0.is_empty() {
+            return out;
+        }
+        let form = form_urlencode(&self.0);
+        let pct = form.replace('+', "%20");
+        for needle in [self.0.as_str(), form.as_str(), pct.as_str()] {
+            if out.contains(needle) {
+                out = out.replace(needle, "[redacted]");
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret([redacted])")
+    }
+}
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AuthMethod {
+    /// `client_id` and `client_secret` in the request body (Auth0's default).
+    #[default]
+    ClientSecretPost,
+    /// HTTP Basic with the form-urlencoded id and secret.
+    ClientSecretBasic,
+}
+
+/// The token request's body format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BodyEncoding {
+    /// `application/x-www-form-urlencoded`, as RFC 6749 §4.4.2 specifies.
+    #[default]
+    Form,
+    /// `application/json`, as in the DataCosmos curl example (Auth0 accepts both).
+    Json,
+}
+
+/// The `audience` option: absent (DataCosmos default), explicitly omitted, or a value.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Audience {
+    /// Not given: [`DEFAULT_AUDIENCE`].
+    #[default]
+    Default,
+    /// `null`: no `audience` parameter is sent.
+    Omit,
+    /// This value.
+    Value(String),
+}
+
+/// A configuration as given, before validation. `None` means "not given".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigInput {
+    /// The client id.
+    pub client_id: Option<String>,
+    /// The client secret.
+    pub client_secret: Option<ClientSecret>,
+    /// See [`Audience`].
+    pub audience: Audience,
+    /// The token endpoint URL.
+    pub token_url: Option<String>,
+    /// The `scope` parameter.
+    pub scope: Option<String>,
+    /// More body parameters (e.g. RFC 8707 `resource`).
+    pub extra_params: Option<Vec<(String, String)>>,
+    /// `client_secret_post` or `client_secret_basic`.
+    pub auth_method: Option<String>,
+    /// `form` or `json`.
+    pub body_encoding: Option<String>,
+    /// Seconds before expiry at which a token is renewed.
+    pub refresh_leeway_seconds: Option<f64>,
+    /// Per-attempt timeout in milliseconds.
+    pub timeout_ms: Option<f64>,
+    /// Retries after the first attempt.
+    pub max_retries: Option<f64>,
+}
+
+impl ConfigInput {
+    /// `self` with every field that `overrides` gives replaced by it.
+    pub fn merged(mut self, overrides: ConfigInput) -> ConfigInput {
+        macro_rules! take {
+            ($($f:ident),*) => {$( if overrides.$f.is_some() { self.$f = overrides.$f; } )*};
+        }
+        take!(
+            client_id,
+            client_secret,
+            token_url,
+            scope,
+            extra_params,
+            auth_method,
+            body_encoding,
+            refresh_leeway_seconds,
+            timeout_ms,
+            max_retries
+        );
+        if overrides.audience != Audience::Default {
+            self.audience = overrides.audience;
+        }
+        self
+    }
+}
+
+/// A validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The client id (non-empty).
+    pub client_id: String,
+    /// The client secret (non-empty).
+    pub client_secret: ClientSecret,
+    /// The `audience` parameter, if sent.
+    pub audience: Option<String>,
+    /// The token endpoint: `https:`, or `http:` on a loopback host.
+    pub token_url: String,
+    /// The `scope` parameter, if sent.
+    pub scope: Option<String>,
+    /// More body parameters, in the order given.
+    pub extra_params: Vec<(String, String)>,
+    /// Client authentication.
+    pub auth_method: AuthMethod,
+    /// Body format.
+    pub body_encoding: BodyEncoding,
+    /// Renewal margin before expiry, in milliseconds.
+    pub refresh_leeway_ms: f64,
+    /// Per-attempt timeout in milliseconds.
+    pub timeout_ms: u32,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+}
+
+/// Body parameters the client sets itself; `extraParams` may not set them.
+const RESERVED_PARAMS: [&str; 5] = [
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "audience",
+    "scope",
+];
+
+impl Config {
+    /// A config with the DataCosmos defaults for this id and secret.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when the id or the secret is empty.
+    pub fn datacosmos(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Result<Config, Error> {
+        Config::new(ConfigInput {
+            client_id: Some(client_id.into()),
+            client_secret: Some(ClientSecret::new(client_secret)),
+            ..ConfigInput::default()
+        })
+    }
+
+    /// Validates `input` and applies the defaults.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first problem; the message never holds the
+    /// secret.
+    pub fn new(input: ConfigInput) -> Result<Config, Error> {
+        let client_id = match input.client_id {
+            Some(id) if !id.is_empty() => id,
+            Some(_) => return Err(Error::config("clientId must not be empty")),
+            None => return Err(Error::config("clientId is required")),
+        };
+        let client_secret = match input.client_secret {
+            Some(s) if !s.expose().is_empty() => s,
+            Some(_) => return Err(Error::config("clientSecret must not be empty")),
+            None => return Err(Error::config("clientSecret is required")),
+        };
+        let audience = match input.audience {
+            Audience::Default => Some(DEFAULT_AUDIENCE.to_owned()),
+            Audience::Omit => None,
+            Audience::Value(a) if a.is_empty() => {
+                return Err(Error::config(
+                    "audience must not be empty (use null to send none)",
+                ))
+            }
+            Audience::Value(a) => Some(a),
+        };
+        let token_url = match input.token_url {
+            Some(u) => {
+                check_token_url(&u)?;
+                u
+            }
+            None => DEFAULT_TOKEN_URL.to_owned(),
+        };
+        if input.scope.as_deref() == Some("") {
+            return Err(Error::config("scope must not be empty"));
+        }
+        let extra_params = input.extra_params.unwrap_or_default();
+        for (name, _) in &extra_params {
+            if name.is_empty() {
+                return Err(Error::config("extraParams has an empty name"));
+            }
+            if RESERVED_PARAMS.contains(&name.as_str()) {
+                return Err(Error::config(format!(
+                    "extraParams may not set `{name}`; use the dedicated option"
+                )));
+            }
+        }
+        let auth_method = match input.auth_method.as_deref() {
+            None | Some("client_secret_post") => AuthMethod::ClientSecretPost,
+            Some("client_secret_basic") => AuthMethod::ClientSecretBasic,
+            Some(_) => {
+                return Err(Error::config(
+                    "authMethod must be \"client_secret_post\" or \"client_secret_basic\"",
+                ))
+            }
+        };
+        let body_encoding = match input.body_encoding.as_deref() {
+            None | Some("form") => BodyEncoding::Form,
+            Some("json") => BodyEncoding::Json,
+            Some(_) => return Err(Error::config("bodyEncoding must be \"form\" or \"json\"")),
+        };
+        let leeway = input
+            .refresh_leeway_seconds
+            .unwrap_or(DEFAULT_REFRESH_LEEWAY_SECONDS);
+        if !(leeway.is_finite() && (0.0..=86_400.0).contains(&leeway)) {
+            return Err(Error::config(
+                "refreshLeewaySeconds must be a number from 0 to 86400",
+            ));
+        }
+        let timeout = input.timeout_ms.unwrap_or(f64::from(DEFAULT_TIMEOUT_MS));
+        if !(timeout.is_finite() && timeout >= 1.0 && timeout <= f64::from(MAX_TIMEOUT_MS)) {
+            return Err(Error::config(format!(
+                "timeoutMs must be a number from 1 to {MAX_TIMEOUT_MS}"
+            )));
+        }
+        let retries = input.max_retries.unwrap_or(f64::from(DEFAULT_MAX_RETRIES));
+        if !(retries.fract() == 0.0 && (0.0..=f64::from(MAX_RETRIES_LIMIT)).contains(&retries)) {
+            return Err(Error::config(format!(
+                "maxRetries must be a whole number from 0 to {MAX_RETRIES_LIMIT}"
+            )));
+        }
+        Ok(Config {
+            client_id,
+            client_secret,
+            audience,
+            token_url,
+            scope: input.scope,
+            extra_params,
+            auth_method,
+            body_encoding,
+            refresh_leeway_ms: leeway * 1000.0,
+            timeout_ms: timeout as u32,
+            max_retries: retries as u32,
+        })
+    }
+}
+
+/// Checks a token endpoint URL: absolute `https:` (or `http:` for a loopback host),
+/// no user info, no fragment (RFC 6749 §3.2), no white space, backslashes or control
+/// characters (where URL parsers disagree).
+pub fn check_token_url(url: &str) -> Result<(), Error> {
+    let bad = |why: &str| Err(Error::config(format!("tokenUrl {why}")));
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return bad("must not contain white space, control characters or backslashes");
+    }
+    if url.contains('#') {
+        return bad("must not contain a fragment (RFC 6749 §3.2)");
+    }
+    let lower = url.to_ascii_lowercase();
+    let (secure, rest) = if let Some(r) = lower.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = lower.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return bad("must be an absolute https: URL");
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    if authority.contains('@') {
+        return bad("must not contain user info");
+    }
+    let Some((host, port)) = split_host_port(authority) else {
+        return bad("has an invalid host");
+    };
+    if host.is_empty() {
+        return bad("has no host");
+    }
+    if let Some(p) = port {
+        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return bad("has an invalid port");
+        }
+        if p.parse::<u32>().map_or(true, |n| n > 65535) {
+            return bad("has an invalid port");
+        }
+    }
+    if !secure && !is_loopback_host(host) {
+        return bad("must use https: (http: is allowed only for localhost, 127.0.0.0/8 and [::1])");
+    }
+    Ok(())
+}
+
+fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    if let Some(rest) = authority.strip_prefix('[') {
+        let end = rest.find(']')?;
+        let host = &authority[..end + 2];
+        match &rest[end + 1..] {
+            "" => Some((host, None)),
+            p => Some((host, Some(p.strip_prefix(':')?))),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => Some((h, Some(p))),
+            None => Some((authority, None)),
+        }
+    }
+}
+
+/// `localhost`, `*.localhost`, a dotted-quad in 127.0.0.0/8, or `[::1]` (lower case).
+pub fn is_loopback_host(host: &str) -> bool {
+    if host == "localhost" || (host.ends_with(".localhost") && host.len() > ".localhost".len()) {
+        return true;
+    }
+    if host == "[::1]" || host == "[0:0:0:0:0:0:0:1]" {
+        return true;
+    }
+    let octets: Vec<&str> = host.split('.').collect();
+    octets.len() == 4
+        && octets[0] == "127"
+        && octets.iter().all(|o| {
+            !o.is_empty()
+                && o.len() <= 3
+                && o.bytes().all(|b| b.is_ascii_digit())
+                && o.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ConfigInput {
+        ConfigInput {
+            client_id: Some("id".into()),
+            client_secret: Some(ClientSecret::new("s3cr3t")),
+            ..ConfigInput::default()
+        }
+    }
+
+    fn reason(r: Result<Config, Error>) -> String {
+        match r {
+            Err(Error::InvalidConfig { reason }) => reason,
+            other => panic!("expected invalid_config, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_datacosmos() {
+        let c = Config::new(input()).unwrap();
+        assert_eq!(c.token_url, DEFAULT_TOKEN_URL);
+        assert_eq!(c.audience.as_deref(), Some(DEFAULT_AUDIENCE));
+        assert_eq!(c.auth_method, AuthMethod::ClientSecretPost);
+        assert_eq!(c.body_encoding, BodyEncoding::Form);
+        assert_eq!(c.refresh_leeway_ms, 60_000.0);
+        assert_eq!(c.timeout_ms, 10_000);
+        assert_eq!(c.max_retries, 2);
+        assert_eq!(Config::datacosmos("id", "s3cr3t").unwrap(), c);
+        assert!(Config::datacosmos("", "s").is_err());
+    }
+
+    #[test]
+    fn audience_can_be_omitted_or_replaced() {
+        let c = Config::new(ConfigInput {
+            audience: Audience::Omit,
+            ..input()
+        })
+        .unwrap();
+        assert_eq!(c.audience, None);
+        let c = Config::new(ConfigInput {
+            audience: Audience::Value("api://x".into()),
+            ..input()
+        })
+        .unwrap();
+        assert_eq!(c.audience.as_deref(), Some("api://x"));
+        assert!(reason(Config::new(ConfigInput {
+            audience: Audience::Value(String::new()),
+            ..input()
+        }))
+        .contains("audience"));
+    }
+
+    #[test]
+    fn required_fields() {
+        assert_eq!(
+            reason(Config::new(ConfigInput {
+                client_id: None,
+                ..input()
+            })),
+            "clientId is required"
+        );
+        assert_eq!(
+            reason(Config::new(ConfigInput {
+                client_secret: None,
+                ..input()
+            })),
+            "clientSecret is required"
+        );
+        assert_eq!(
+            reason(Config::new(ConfigInput {
+                client_secret: Some(ClientSecret::new("")),
+                ..input()
+            })),
+            "clientSecret must not be empty"
+        );
+    }
+
+    #[test]
+    fn numbers_are_range_checked() {
+        for (leeway, ok) in [(0.0, true), (86_400.0, true), (-1.0, false), (f64::NAN, false)] {
+            let r = Config::new(ConfigInput {
+                refresh_leeway_seconds: Some(leeway),
+                ..input()
+            });
+            assert_eq!(r.is_ok(), ok, "leeway {leeway}");
+        }
+        for (t, ok) in [(1.0, true), (0.0, false), (-5.0, false), (f64::INFINITY, false), (1e9, false)] {
+            let r = Config::new(ConfigInput {
+                timeout_ms: Some(t),
+                ..input()
+            });
+            assert_eq!(r.is_ok(), ok, "timeout {t}");
+        }
+        for (m, ok) in [(0.0, true), (10.0, true), (11.0, false), (1.5, false), (-1.0, false)] {
+            let r = Config::new(ConfigInput {
+                max_retries: Some(m),
+                ..input()
+            });
+            assert_eq!(r.is_ok(), ok, "retries {m}");
+        }
+    }
+
+    #[test]
+    fn enums_are_checked() {
+        let c = Config::new(ConfigInput {
+            auth_method: Some("client_secret_basic".into()),
+            body_encoding: Some("json".into()),
+            ..input()
+        })
+        .unwrap();
+        assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(c.body_encoding, BodyEncoding::Json);
+        assert!(Config::new(ConfigInput {
+            auth_method: Some("private_key_jwt".into()),
+            ..input()
+        })
+        .is_err());
+        assert!(Config::new(ConfigInput {
+            body_encoding: Some("xml".into()),
+            ..input()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn extra_params_cannot_override_the_grant() {
+        for name in ["grant_type", "client_secret", "client_id", "audience", "scope", ""] {
+            let r = Config::new(ConfigInput {
+                extra_params: Some(vec![(name.into(), "x".into())]),
+                ..input()
+            });
+            assert!(r.is_err(), "{name}");
+        }
+        let c = Config::new(ConfigInput {
+            extra_params: Some(vec![("resource".into(), "https://r".into())]),
+            ..input()
+        })
+        .unwrap();
+        assert_eq!(c.extra_params, vec![("resource".into(), "https://r".into())]);
+    }
+
+    #[test]
+    fn token_urls() {
+        let ok = [
+            "https://login.open-cosmos.com/oauth/token",
+            "HTTPS://Example.com:443/t?x=1",
+            "http://localhost:8080/oauth/token",
+            "http://LOCALHOST/t",
+            "http://auth.localhost/t",
+            "http://127.0.0.1:1/t",
+            "http://127.255.0.9/t",
+            "http://[::1]:9000/t",
+            "http://[::1]",
+        ];
+        for u in ok {
+            assert!(check_token_url(u).is_ok(), "{u}");
+        }
+        let bad = [
+            "http://example.com/t",
+            "http://localhost.evil.com/t",
+            "http://128.0.0.1/t",
+            "http://127.0.0.1.evil.com/t",
+            "http://127.0.0.256/t",
+            "http://127.1/t",
+            "http://[::2]/t",
+            "http://.localhost/t",
+            "ftp://localhost/t",
+            "//example.com/t",
+            "/oauth/token",
+            "https://user:pw@example.com/t",
+            "http://localhost\\@evil.com/",
+            "https://example.com/t#frag",
+            "https://exa mple.com/t",
+            "https://example.com:99999/t",
+            "https://example.com:/t",
+            "https://example.com:8a/t",
+            "https:///t",
+            "http://[::1/t",
+            "",
+        ];
+        for u in bad {
+            assert!(check_token_url(u).is_err(), "{u}");
+        }
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = ClientSecret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "ClientSecret([redacted])");
+        let c = Config::new(ConfigInput {
+            client_secret: Some(s),
+            ..input()
+        })
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{:?}", input()).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn redaction_covers_encoded_forms() {
+        let s = ClientSecret::new("a b/c");
+        assert_eq!(
+            s.redact("x a b/c y a+b%2Fc z a%20b%2Fc"),
+            "x [redacted] y [redacted] z [redacted]"
+        );
+        assert_eq!(s.redact("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn overrides_win() {
+        let base = ConfigInput {
+            audience: Audience::Value("a".into()),
+            scope: Some("s".into()),
+            ..input()
+        };
+        let merged = base.clone().merged(ConfigInput {
+            client_id: Some("other".into()),
+            audience: Audience::Omit,
+            ..ConfigInput::default()
+        });
+        assert_eq!(merged.client_id.as_deref(), Some("other"));
+        assert_eq!(merged.audience, Audience::Omit);
+        assert_eq!(merged.scope.as_deref(), Some("s"));
+        assert_eq!(base.clone().merged(ConfigInput::default()), base);
+    }
+}

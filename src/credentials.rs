@@ -1,0 +1,131 @@
+//! Where a configuration can come from besides code: the DataCosmos credentials file
+//! (`data_cosmos_api_credentials.json`) and environment variables. Pure mapping into a
+//! [`ConfigInput`]; reading the file or the environment is the caller's job.
+
+use crate::config::{Audience, ClientSecret, ConfigInput};
+use crate::json::{Field, JsonObject};
+use crate::Error;
+
+/// Reads the credentials file format:
+/// `{"client_id", "client_secret", "audience", "grant_type": "client_credentials"}`.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for a `grant_type` other than `client_credentials`, or
+/// members that are not strings. The message names the member, never its value.
+pub fn from_credentials(obj: &impl JsonObject) -> Result<ConfigInput, Error> {
+    let string = |name: &str| -> Result<Option<String>, Error> {
+        match obj.field(name) {
+            Field::Missing | Field::Null => Ok(None),
+            Field::Str(s) if s.is_empty() => Ok(None),
+            Field::Str(s) => Ok(Some(s)),
+            _ => Err(Error::config(format!(
+                "credentials: `{name}` must be a string"
+            ))),
+        }
+    };
+    match string("grant_type")?.as_deref() {
+        None | Some("client_credentials") => {}
+        Some(_) => {
+            return Err(Error::config(
+                "credentials: grant_type must be \"client_credentials\"",
+            ))
+        }
+    }
+    Ok(ConfigInput {
+        client_id: string("client_id")?,
+        client_secret: string("client_secret")?.map(ClientSecret::new),
+        audience: string("audience")?.map_or(Audience::Default, Audience::Value),
+        ..ConfigInput::default()
+    })
+}
+
+/// The variables [`from_env`] reads, each with its fallback from the official
+/// DataCosmos Python SDK.
+pub const ENV_VARS: [(&str, Option<&str>); 5] = [
+    ("DATACOSMOS_CLIENT_ID", Some("AUTHENTICATION__CLIENT_ID")),
+    ("DATACOSMOS_CLIENT_SECRET", Some("AUTHENTICATION__CLIENT_SECRET")),
+    ("DATACOSMOS_AUDIENCE", Some("AUTHENTICATION__AUDIENCE")),
+    ("DATACOSMOS_TOKEN_URL", Some("AUTHENTICATION__TOKEN_URL")),
+    ("DATACOSMOS_SCOPE", None),
+];
+
+/// Reads `DATACOSMOS_CLIENT_ID`, `DATACOSMOS_CLIENT_SECRET`, `DATACOSMOS_AUDIENCE`,
+/// `DATACOSMOS_TOKEN_URL` and `DATACOSMOS_SCOPE` through `get`, each falling back to
+/// the SDK's `AUTHENTICATION__*` name. Empty values count as unset.
+pub fn from_env(get: impl Fn(&str) -> Option<String>) -> ConfigInput {
+    let read = |i: usize| {
+        let (name, fallback) = ENV_VARS[i];
+        let get = |n: &str| get(n).filter(|v| !v.is_empty());
+        get(name).or_else(|| fallback.and_then(get))
+    };
+    ConfigInput {
+        client_id: read(0),
+        client_secret: read(1).map(ClientSecret::new),
+        audience: read(2).map_or(Audience::Default, Audience::Value),
+        token_url: read(3),
+        scope: read(4),
+        ..ConfigInput::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::testing::SerdeJson;
+    use crate::json::Json;
+    use crate::Config;
+
+    fn creds(text: &str) -> Result<ConfigInput, Error> {
+        from_credentials(&SerdeJson.parse_object(text).unwrap())
+    }
+
+    #[test]
+    fn datacosmos_credentials_file() {
+        let c = creds(
+            r#"{"client_id":"abc","client_secret":"shh","audience":"https://beeapp.open-cosmos.com","grant_type":"client_credentials"}"#,
+        )
+        .unwrap();
+        let c = Config::new(c).unwrap();
+        assert_eq!(c.client_id, "abc");
+        assert_eq!(c.client_secret.expose(), "shh");
+        assert_eq!(c.audience.as_deref(), Some("https://beeapp.open-cosmos.com"));
+        // grant_type and audience may be left out.
+        let c = Config::new(creds(r#"{"client_id":"a","client_secret":"b"}"#).unwrap()).unwrap();
+        assert_eq!(c.audience.as_deref(), Some(crate::config::DEFAULT_AUDIENCE));
+    }
+
+    #[test]
+    fn wrong_grant_type_or_types() {
+        let e = creds(r#"{"client_id":"a","client_secret":"hunter2","grant_type":"password"}"#)
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_config");
+        assert!(!e.to_string().contains("hunter2"));
+        let e = creds(r#"{"client_id":"a","client_secret":12345}"#).unwrap_err();
+        assert_eq!(e.code(), "invalid_config");
+        assert!(!e.to_string().contains("12345"));
+    }
+
+    #[test]
+    fn environment_with_sdk_fallbacks() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let c = from_env(env(&[
+            ("DATACOSMOS_CLIENT_ID", "new"),
+            ("AUTHENTICATION__CLIENT_ID", "old"),
+            ("DATACOSMOS_CLIENT_SECRET", ""),
+            ("AUTHENTICATION__CLIENT_SECRET", "sdk-secret"),
+            ("AUTHENTICATION__TOKEN_URL", "http://127.0.0.1:1/t"),
+            ("DATACOSMOS_SCOPE", "s"),
+        ]));
+        assert_eq!(c.client_id.as_deref(), Some("new"));
+        assert_eq!(c.client_secret.as_ref().unwrap().expose(), "sdk-secret");
+        assert_eq!(c.token_url.as_deref(), Some("http://127.0.0.1:1/t"));
+        assert_eq!(c.audience, Audience::Default);
+        assert_eq!(c.scope.as_deref(), Some("s"));
+        let c = from_env(env(&[("AUTHENTICATION__AUDIENCE", "aud"), ("DATACOSMOS_TOKEN_URL", "")]));
+        assert_eq!(c.audience, Audience::Value("aud".into()));
+        assert_eq!(c.token_url, None);
+        assert_eq!(c.client_id, None);
+    }
+}

@@ -1,0 +1,155 @@
+//! The few encodings the client needs, written out so the wasm carries no codec crates:
+//! `application/x-www-form-urlencoded` (WHATWG URL §5.2, as RFC 6749 Appendix B asks),
+//! Base64 (RFC 4648 §4) for HTTP Basic, Base64url decoding (RFC 4648 §5) for JWT
+//! payloads, and JSON string escaping (RFC 8259 §7).
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Appends `s` form-urlencoded: ASCII alphanumerics and `*-._` stay, space becomes `+`,
+/// every other byte of the UTF-8 encoding becomes `%XX`.
+pub fn form_urlencode_into(out: &mut String, s: &str) {
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+    }
+}
+
+/// `s` form-urlencoded (see [`form_urlencode_into`]).
+pub fn form_urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    form_urlencode_into(&mut out, s);
+    out
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard Base64 with padding (RFC 4648 §4).
+pub fn base64_encode(input: &[u8]) -> String {
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let n = match *chunk {
+            [a, b, c] => u32::from_be_bytes([0, a, b, c]),
+            [a, b] => u32::from_be_bytes([0, a, b, 0]),
+            [a] => u32::from_be_bytes([0, a, 0, 0]),
+            _ => unreachable!("chunks(3) yields 1 to 3 bytes"),
+        };
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes Base64url (RFC 4648 §5), with or without padding. `None` on any other byte.
+pub fn base64url_decode(input: &str) -> Option<Vec<u8>> {
+    let input = input.trim_end_matches('=');
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &c in input.as_bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // A single leftover symbol (6 bits) cannot come from whole bytes.
+    if bits >= 6 {
+        return None;
+    }
+    Some(out)
+}
+
+/// Appends `s` as a JSON string literal, quotes included.
+pub fn json_string_into(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let b = c as u8;
+                out.push_str("\\u00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_urlencoding_follows_whatwg() {
+        assert_eq!(form_urlencode("aaa/;&"), "aaa%2F%3B%26");
+        assert_eq!(form_urlencode("a b+c=d"), "a+b%2Bc%3Dd");
+        assert_eq!(form_urlencode("*-._~"), "*-._%7E");
+        assert_eq!(form_urlencode("sé:%"), "s%C3%A9%3A%25");
+        assert_eq!(form_urlencode(""), "");
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        let v = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, enc) in v {
+            assert_eq!(base64_encode(plain.as_bytes()), enc);
+        }
+        assert_eq!(base64_encode(&[0xfb, 0xff]), "+/8=");
+    }
+
+    #[test]
+    fn base64url_decodes_with_and_without_padding() {
+        assert_eq!(base64url_decode("Zm9vYmE").unwrap(), b"fooba");
+        assert_eq!(base64url_decode("Zm9vYmE=").unwrap(), b"fooba");
+        assert_eq!(base64url_decode("-_8").unwrap(), [0xfb, 0xff]);
+        assert_eq!(base64url_decode("").unwrap(), b"");
+        assert!(base64url_decode("+/8").is_none());
+        assert!(base64url_decode("a").is_none());
+        assert!(base64url_decode("Zm9v.").is_none());
+    }
+
+    #[test]
+    fn json_strings_escape_quotes_and_controls() {
+        let mut s = String::new();
+        json_string_into(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+    }
+}

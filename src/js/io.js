@@ -1,0 +1,241 @@
+// The JavaScript half of the thin I/O layer (src/js/mod.rs is the Rust half).
+// Only runtime primitives live here: the OAuthError class, one fetch attempt with a
+// timeout and a capped body read, timers, the environment, and the sealed store
+// (WebCrypto is a JS API). Every decision (what to send, how to read the answer,
+// whether to retry, what to cache) is made in Rust.
+
+/** The error every failure of datacosmos-auth rejects or throws with. */
+export class OAuthError extends Error {
+  constructor(code, message, status, description, uri) {
+    super(message);
+    this.code = code;
+    if (status !== undefined) this.status = status;
+    if (description !== undefined) this.description = description;
+    if (uri !== undefined) this.uri = uri;
+  }
+  toJSON() {
+    const { name, code, message, status, description, uri } = this;
+    return { name, code, message, status, description, uri };
+  }
+}
+Object.defineProperty(OAuthError.prototype, "name", {
+  value: "OAuthError", writable: true, configurable: true,
+});
+
+export function errorClass() {
+  return OAuthError;
+}
+
+const describe = (e) => {
+  if (e instanceof Error) {
+    const cause = e.cause && (e.cause.code || e.cause.message);
+    return cause ? `${e.message} (${cause})` : e.message;
+  }
+  return typeof e === "string" ? e : "unknown error";
+};
+
+// Reads a body as text, giving up (null) past `cap` bytes.
+async function readCapped(res, cap) {
+  const declared = Number(res.headers?.get?.("content-length"));
+  if (declared > cap) {
+    res.body?.cancel?.().catch(() => {});
+    return null;
+  }
+  const body = res.body;
+  if (!body || typeof body.getReader !== "function") {
+    const text = await res.text();
+    return new TextEncoder().encode(text).length > cap ? null : text;
+  }
+  const reader = body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > cap) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) { all.set(c, at); at += c.byteLength; }
+  return new TextDecoder().decode(all);
+}
+
+/**
+ * One attempt: POST, then read the body (at most `cap` bytes), all within
+ * `timeoutMs`. Resolves to `{status, retryAfter, body}` (body null when too large);
+ * rejects with `{timeout: true}` or `{network: message}`.
+ */
+export function send(fetchFn, url, headers, body, timeoutMs, cap) {
+  const controller = new AbortController();
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      reject({ timeout: true });
+      controller.abort();
+    }, timeoutMs);
+  });
+  const attempt = (async () => {
+    let res;
+    try {
+      res = await fetchFn(url, {
+        method: "POST", headers, body, redirect: "manual", signal: controller.signal,
+      });
+    } catch (e) {
+      throw { network: describe(e) };
+    }
+    if (!res || typeof res.status !== "number") throw { network: "fetch did not return a Response" };
+    let text;
+    try {
+      text = await readCapped(res, cap);
+    } catch (e) {
+      throw { network: `reading the response failed: ${describe(e)}` };
+    }
+    return { status: res.status, retryAfter: res.headers?.get?.("retry-after") ?? undefined, body: text };
+  })();
+  return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer));
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Maps a promise of TokenInfo to a promise of its access token. */
+export function pluckToken(p) {
+  return p.then((info) => info.accessToken);
+}
+
+/** Maps a promise of TokenInfo to a promise of the Authorization header value. */
+export function pluckHeader(p) {
+  return p.then((info) => `${info.tokenType} ${info.accessToken}`);
+}
+
+/** The environment: `Deno.env` in Deno, else `process.env`; null where unreadable. */
+export function readEnv(name) {
+  try {
+    const deno = globalThis.Deno;
+    if (deno && deno.env && typeof deno.env.get === "function") return deno.env.get(name) ?? null;
+    const env = globalThis.process && globalThis.process.env;
+    if (env) return env[name] ?? null;
+  } catch (e) {
+    throw new OAuthError("invalid_config", "invalid config: reading the environment is not permitted");
+  }
+  throw new OAuthError("invalid_config", "invalid config: no environment here (pass an env object)");
+}
+
+/**
+ * `fetch` with the client's Authorization header; on a 401 it asks for a fresh
+ * token once and sends again, unless the body is a stream that cannot be replayed.
+ * `header(null)` resolves to the header value; `header(rejected)` to a new one.
+ */
+export async function authedFetch(fetchFn, input, init, header) {
+  const isRequest = typeof Request !== "undefined" && input instanceof Request;
+  const streamBody = init != null && init.body != null && typeof init.body.getReader === "function";
+  const replayable = !streamBody && !(isRequest && input.bodyUsed);
+  const attempt = async (auth, last) => {
+    const headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+    headers.set("authorization", auth);
+    const target = isRequest && !last ? input.clone() : input;
+    return fetchFn(target, { ...init, headers });
+  };
+  const auth = await header(null);
+  const first = await attempt(auth, !replayable);
+  if (first.status !== 401 || !replayable) return first;
+  try { await first.body?.cancel(); } catch { /* already closed */ }
+  return attempt(await header(auth), true);
+}
+
+// ---- the sealed store -----------------------------------------------------------
+// Keys: "datacosmos-auth:v1:" + base64url(HKDF(secret, info = "key" + parts)).
+// Values: "v1." + base64url(iv || AES-256-GCM(entry, aad = key)), the AES key derived
+// by HKDF-SHA-256 from the secret. Neither holds the secret, the client id or the
+// token in clear; a value that does not unseal is a miss.
+
+const enc = new TextEncoder();
+const SALT = enc.encode("datacosmos-auth/store/v1");
+
+function b64url(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function unb64url(text) {
+  const s = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+function bounded(promise, ms) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("store timed out")), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+export class SealedStore {
+  constructor(store, secret, parts, timeoutMs) {
+    this.store = store;
+    this.ms = timeoutMs;
+    // Derived once per client, lazily; the secret is not kept on this object.
+    this.keys = (async () => {
+      const subtle = globalThis.crypto.subtle;
+      const ikm = await subtle.importKey("raw", enc.encode(secret), "HKDF", false, ["deriveBits", "deriveKey"]);
+      const info = (label) => enc.encode(`${label}\0${parts}`);
+      const id = new Uint8Array(await subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: SALT, info: info("key") }, ikm, 256));
+      const aes = await subtle.deriveKey(
+        { name: "HKDF", hash: "SHA-256", salt: SALT, info: info("seal") }, ikm,
+        { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+      return { key: `datacosmos-auth:v1:${b64url(id)}`, aes };
+    })();
+    this.keys.catch(() => {});
+  }
+
+  /** The unsealed entry text, or null for a miss (absent, foreign, tampered, slow, failing). */
+  async get() {
+    try {
+      const { key, aes } = await this.keys;
+      const value = await bounded(Promise.resolve().then(() => this.store.get(key)), this.ms);
+      if (typeof value !== "string" || !value.startsWith("v1.")) return null;
+      const raw = unb64url(value.slice(3));
+      if (raw.length < 29) return null;
+      const plain = await globalThis.crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: raw.subarray(0, 12), additionalData: enc.encode(key) }, aes, raw.subarray(12));
+      return new TextDecoder().decode(plain);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Seals and stores `entry`; never rejects. */
+  async put(entry, ttlSeconds) {
+    try {
+      const { key, aes } = await this.keys;
+      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+      const sealed = new Uint8Array(await globalThis.crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: enc.encode(key) }, aes, enc.encode(entry)));
+      const raw = new Uint8Array(12 + sealed.length);
+      raw.set(iv);
+      raw.set(sealed, 12);
+      const ttl = Math.max(60, Math.ceil(ttlSeconds));
+      await bounded(Promise.resolve().then(() => this.store.put(key, `v1.${b64url(raw)}`, { expirationTtl: ttl })), this.ms);
+    } catch {
+      // A store that fails only costs the next isolate a token request.
+    }
+  }
+
+  /** Deletes the entry where the store can; never rejects. */
+  async delete() {
+    try {
+      if (typeof this.store.delete !== "function") return;
+      const { key } = await this.keys;
+      await bounded(Promise.resolve().then(() => this.store.delete(key)), this.ms);
+    } catch {
+      // As for put.
+    }
+  }
+}

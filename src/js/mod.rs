@@ -1,0 +1,474 @@
+//! The thin JavaScript layer: the only code that touches `wasm_bindgen` and `js_sys`.
+//!
+//! - [`TokenClient`]: the client for Rust code on wasm32 (and the engine of the JS class);
+//! - `api`: the `#[wasm_bindgen]` exports (`TokenClient`, `getToken`, `OAuthError`);
+//! - `io.js`: runtime primitives (one fetch attempt with timeout and capped read,
+//!   timers, environment, the sealed store over WebCrypto, the `OAuthError` class).
+//!
+//! # Single flight
+//! Concurrent callers share one exchange as a JavaScript `Promise` that resolves to a
+//! plain `TokenInfo` object. Waiters only attach JS reactions to it: no Rust future,
+//! timer or I/O object runs on a waiter's behalf, so in workerd no caller depends on
+//! another request's context beyond the shared promise itself.
+
+mod api;
+mod config;
+
+use crate::cache::{self, Clock, TokenCache};
+use crate::config::{ClientSecret, Config};
+use crate::json::{Field, Json, JsonObject, NotAnObject};
+use crate::response::{self, Answer, MAX_BODY_BYTES};
+use crate::retry::{self, Decision};
+use crate::{request, Error, Token};
+use js_sys::{Object, Promise, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+#[wasm_bindgen(module = "/src/js/io.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = errorClass)]
+    fn error_class() -> JsValue;
+
+    #[wasm_bindgen(js_name = OAuthError)]
+    type JsOAuthError;
+    #[wasm_bindgen(constructor, js_class = OAuthError)]
+    fn new(
+        code: &str,
+        message: &str,
+        status: Option<u16>,
+        description: Option<String>,
+        uri: Option<String>,
+    ) -> JsOAuthError;
+
+    fn send(
+        fetch: &JsValue,
+        url: &str,
+        headers: &JsValue,
+        body: &str,
+        timeout_ms: u32,
+        cap: u32,
+    ) -> Promise;
+    fn sleep(ms: f64) -> Promise;
+    #[wasm_bindgen(js_name = pluckToken)]
+    fn pluck_token(info: &Promise) -> Promise;
+    #[wasm_bindgen(js_name = pluckHeader)]
+    fn pluck_header(info: &Promise) -> Promise;
+    #[wasm_bindgen(js_name = readEnv, catch)]
+    fn read_env(name: &str) -> Result<Option<String>, JsValue>;
+    #[wasm_bindgen(js_name = authedFetch)]
+    fn authed_fetch(fetch: &JsValue, input: &JsValue, init: &JsValue, header: &JsValue)
+        -> Promise;
+
+    type SealedStore;
+    #[wasm_bindgen(constructor)]
+    fn new(store: &JsValue, secret: &str, parts: &str, timeout_ms: u32) -> SealedStore;
+    #[wasm_bindgen(method)]
+    fn get(this: &SealedStore) -> Promise;
+    #[wasm_bindgen(method)]
+    fn put(this: &SealedStore, entry: &str, ttl_seconds: f64) -> Promise;
+    #[wasm_bindgen(method)]
+    fn delete(this: &SealedStore) -> Promise;
+}
+
+/// `Date.now()`.
+struct JsClock;
+impl Clock for JsClock {
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+}
+
+/// `JSON.parse`, behind the [`Json`] trait.
+struct JsJson;
+struct JsObject(JsValue);
+
+impl JsonObject for JsObject {
+    fn field(&self, name: &str) -> Field {
+        let v = Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        if v.is_undefined() {
+            Field::Missing
+        } else if v.is_null() {
+            Field::Null
+        } else if let Some(s) = v.as_string() {
+            Field::Str(s)
+        } else if let Some(n) = v.as_f64() {
+            Field::Num(n)
+        } else {
+            Field::Other
+        }
+    }
+}
+
+impl Json for JsJson {
+    type Object = JsObject;
+    fn parse_object(&self, text: &str) -> Result<JsObject, NotAnObject> {
+        let v = js_sys::JSON::parse(text).map_err(|_| NotAnObject::NotJson)?;
+        if v.is_object() && !js_sys::Array::is_array(&v) {
+            Ok(JsObject(v))
+        } else {
+            Err(NotAnObject::OtherJson)
+        }
+    }
+}
+
+/// `err` as a JavaScript `OAuthError`, its text redacted once more.
+fn to_js_error(err: &Error, secret: &ClientSecret) -> JsValue {
+    JsOAuthError::new(
+        &secret.redact(err.code()),
+        &secret.redact(&err.to_string()),
+        err.status(),
+        err.description().map(|d| secret.redact(d)),
+        err.uri().map(|u| secret.redact(u)),
+    )
+    .into()
+}
+
+/// A JavaScript `OAuthError` (or anything thrown) back as an [`Error`].
+fn from_js_error(v: &JsValue) -> Error {
+    let get = |k: &str| Reflect::get(v, &JsValue::from_str(k)).ok();
+    let code = get("code").and_then(|c| c.as_string());
+    let status = get("status").and_then(|s| s.as_f64()).map(|s| s as u16);
+    let message = get("message")
+        .and_then(|m| m.as_string())
+        .or_else(|| v.as_string())
+        .unwrap_or_else(|| "unknown error".into());
+    match (code.as_deref(), status) {
+        (Some("timeout"), _) => Error::Timeout { after_ms: 0 },
+        (Some("invalid_config"), _) => Error::InvalidConfig { reason: message },
+        (Some("http_error"), Some(status)) => Error::Http { status },
+        (Some("invalid_response"), Some(status)) => Error::InvalidResponse {
+            status,
+            reason: "see the JavaScript error",
+        },
+        (Some(code), Some(status)) if code != "network_error" => Error::OAuth {
+            error: code.to_owned(),
+            description: get("description").and_then(|d| d.as_string()),
+            uri: get("uri").and_then(|d| d.as_string()),
+            status,
+        },
+        _ => Error::Network { message },
+    }
+}
+
+/// The JS `TokenInfo` object for `token`.
+fn token_info(token: &Token) -> JsValue {
+    let o = Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
+    };
+    set("accessToken", JsValue::from_str(&token.access_token));
+    set("tokenType", JsValue::from_str(&token.token_type));
+    set("expiresAt", JsValue::from_f64(token.expires_at_ms.round()));
+    if let Some(s) = &token.scope {
+        set("scope", JsValue::from_str(s));
+    }
+    o.into()
+}
+
+/// What [`TokenClient::token_info`] returns (the JavaScript `TokenInfo`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenInfo {
+    /// The access token.
+    pub access_token: String,
+    /// The token type, `Bearer`.
+    pub token_type: String,
+    /// Expiry, in ms since the epoch.
+    pub expires_at_ms: f64,
+    /// The granted scope, if the server said.
+    pub scope: Option<String>,
+}
+
+/// Runtime extras that only exist in JavaScript.
+#[derive(Clone, Default)]
+pub(crate) struct Extras {
+    /// `config.fetch`, or undefined for `globalThis.fetch` at call time.
+    pub fetch: JsValue,
+    /// `config.store`, or undefined.
+    pub store: JsValue,
+}
+
+struct State {
+    cache: TokenCache<JsValue>,
+    inflight: Option<Promise>,
+    /// Bumped by `clear()`: an exchange started before does not fill the cache.
+    generation: u32,
+}
+
+pub(crate) struct Inner {
+    config: Config,
+    extras: Extras,
+    store: Option<SealedStore>,
+    state: RefCell<State>,
+}
+
+/// A DataCosmos token client for Rust code compiled to wasm32.
+///
+/// It caches the token, renews it `refresh_leeway` before expiry, shares one
+/// exchange between concurrent callers and retries transient failures, exactly as
+/// the JavaScript `TokenClient` (which is a wrapper around this type).
+#[derive(Clone)]
+pub struct TokenClient {
+    inner: Rc<Inner>,
+}
+
+impl TokenClient {
+    /// A client for `config`, using the global `fetch`.
+    pub fn new(config: Config) -> TokenClient {
+        TokenClient::with_extras(config, Extras::default())
+    }
+
+    pub(crate) fn with_extras(config: Config, extras: Extras) -> TokenClient {
+        let store = (!extras.store.is_undefined() && !extras.store.is_null()).then(|| {
+            let parts = format!(
+                "{}\0{}\0{}\0{}",
+                config.token_url,
+                config.client_id,
+                config.audience.as_deref().unwrap_or("\u{1}"),
+                config.scope.as_deref().unwrap_or("\u{1}")
+            );
+            SealedStore::new(
+                &extras.store,
+                config.client_secret.expose(),
+                &parts,
+                config.timeout_ms.min(1000),
+            )
+        });
+        TokenClient {
+            inner: Rc::new(Inner {
+                config,
+                extras,
+                store,
+                state: RefCell::new(State {
+                    cache: TokenCache::default(),
+                    inflight: None,
+                    generation: 0,
+                }),
+            }),
+        }
+    }
+
+    /// The config this client was built with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The access token, from the cache or a new exchange.
+    ///
+    /// # Errors
+    /// Any [`Error`] of the exchange.
+    pub async fn get_token(&self) -> Result<String, Error> {
+        Ok(self.token_info().await?.access_token)
+    }
+
+    /// The `Authorization` header value, e.g. `Bearer eyJ...`.
+    ///
+    /// # Errors
+    /// Any [`Error`] of the exchange.
+    pub async fn authorization_header(&self) -> Result<String, Error> {
+        let info = self.token_info().await?;
+        Ok(format!("{} {}", info.token_type, info.access_token))
+    }
+
+    /// The token with its type, expiry and scope.
+    ///
+    /// # Errors
+    /// Any [`Error`] of the exchange.
+    pub async fn token_info(&self) -> Result<TokenInfo, Error> {
+        let info = JsFuture::from(self.info_promise(None))
+            .await
+            .map_err(|e| from_js_error(&e))?;
+        let o = JsObject(info);
+        Ok(TokenInfo {
+            access_token: o.field("accessToken").as_str().unwrap_or("").to_owned(),
+            token_type: o.field("tokenType").as_str().unwrap_or("Bearer").to_owned(),
+            expires_at_ms: match o.field("expiresAt") {
+                Field::Num(n) => n,
+                _ => 0.0,
+            },
+            scope: o.field("scope").as_str().map(str::to_owned),
+        })
+    }
+
+    /// `config.fetch`, else the global `fetch` as it is now.
+    pub(crate) fn fetch_fn(&self) -> JsValue {
+        if self.inner.extras.fetch.is_undefined() {
+            Reflect::get(&js_sys::global(), &JsValue::from_str("fetch")).unwrap_or_default()
+        } else {
+            self.inner.extras.fetch.clone()
+        }
+    }
+
+    /// Caches `token` (from an exchange outside the single flight).
+    pub(crate) fn remember(&self, token: Token) {
+        let info = token_info(&token);
+        self.inner.state.borrow_mut().cache.put(token, info);
+    }
+
+    /// Forgets the cached token, in memory and in the store.
+    pub fn clear(&self) {
+        let mut st = self.inner.state.borrow_mut();
+        st.cache.forget(None);
+        st.inflight = None;
+        st.generation = st.generation.wrapping_add(1);
+        drop(st);
+        if let Some(store) = &self.inner.store {
+            // Bounded and never rejecting; nobody needs to wait for it.
+            let _ = store.delete();
+        }
+    }
+
+    /// A promise of the JS `TokenInfo`: the cached one, the in-flight exchange, or a
+    /// new one. With `stale`, that token is known to be rejected: it is dropped and,
+    /// unless the cache already holds a newer one, a new exchange skips the store.
+    fn info_promise(&self, stale: Option<&str>) -> Promise {
+        let inner = &self.inner;
+        let mut st = inner.state.borrow_mut();
+        let leeway = inner.config.refresh_leeway_ms;
+        if let Some(stale) = stale {
+            st.cache.forget(Some(stale));
+        }
+        if let Some((_, info)) = st.cache.get(&JsClock, leeway) {
+            return Promise::resolve(info);
+        }
+        if let Some(p) = &st.inflight {
+            return p.clone();
+        }
+        let generation = st.generation;
+        drop(st);
+        let this = self.clone();
+        let use_store = stale.is_none();
+        let promise = future_to_promise(async move {
+            let result = this.obtain(use_store).await;
+            let inner = &this.inner;
+            let mut st = inner.state.borrow_mut();
+            if st.generation == generation {
+                st.inflight = None;
+            }
+            match result {
+                Ok(token) => {
+                    let info = token_info(&token);
+                    if st.generation == generation {
+                        st.cache.put(token, info.clone());
+                    }
+                    Ok(info)
+                }
+                Err(e) => Err(to_js_error(&e, &inner.config.client_secret)),
+            }
+        });
+        let mut st = inner.state.borrow_mut();
+        if st.generation == generation {
+            st.inflight = Some(promise.clone());
+        }
+        promise
+    }
+
+    /// A token from the shared store or, failing that, the token endpoint (then
+    /// written to the store).
+    async fn obtain(&self, use_store: bool) -> Result<Token, Error> {
+        let inner = &self.inner;
+        if let (Some(store), true) = (&inner.store, use_store) {
+            if let Ok(v) = JsFuture::from(store.get()).await {
+                if let Some(text) = v.as_string() {
+                    if let Some(t) = cache::decode_entry(&JsJson, &text) {
+                        if cache::is_fresh(&t, JsClock.now_ms(), inner.config.refresh_leeway_ms) {
+                            return Ok(t);
+                        }
+                    }
+                }
+            }
+        }
+        let (token, _) = self.exchange().await?;
+        if let Some(store) = &inner.store {
+            let ttl = (token.expires_at_ms - JsClock.now_ms()) / 1000.0;
+            if ttl > 0.0 {
+                let _ = JsFuture::from(store.put(&cache::encode_entry(&token), ttl)).await;
+            }
+        }
+        Ok(token)
+    }
+
+    /// The token request, sent until it succeeds, fails for good, or the retries are
+    /// spent. Returns the token and the response body.
+    async fn exchange(&self) -> Result<(Token, String), Error> {
+        let config = &self.inner.config;
+        let req = request::build(config);
+        let headers = Object::new();
+        for (name, value) in &req.headers {
+            let _ = Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        let fetch = self.fetch_fn();
+        if !fetch.is_function() {
+            return Err(Error::config("no fetch function in this runtime (pass config.fetch)"));
+        }
+        let mut retries = 0;
+        loop {
+            let sent_at = JsClock.now_ms();
+            let attempt = JsFuture::from(send(
+                &fetch,
+                &req.url,
+                &headers,
+                &req.body,
+                config.timeout_ms,
+                MAX_BODY_BYTES as u32,
+            ))
+            .await;
+            let (result, retry_after) = match attempt {
+                Ok(answer) => {
+                    let get = |k: &str| Reflect::get(&answer, &JsValue::from_str(k)).ok();
+                    let status = get("status").and_then(|s| s.as_f64()).unwrap_or(0.0) as u16;
+                    let body = get("body").and_then(|b| b.as_string());
+                    let retry_after = get("retryAfter").and_then(|r| r.as_string());
+                    let parsed = response::parse(
+                        &JsJson,
+                        Answer {
+                            status,
+                            body: body.as_deref(),
+                            sent_at_ms: sent_at,
+                        },
+                        &config.client_secret,
+                    );
+                    (parsed.map(|t| (t, body.unwrap_or_default())), retry_after)
+                }
+                Err(e) => {
+                    let timeout = Reflect::get(&e, &JsValue::from_str("timeout"))
+                        .map(|t| t.is_truthy())
+                        .unwrap_or(false);
+                    let err = if timeout {
+                        Error::Timeout {
+                            after_ms: config.timeout_ms,
+                        }
+                    } else {
+                        let message = Reflect::get(&e, &JsValue::from_str("network"))
+                            .ok()
+                            .and_then(|m| m.as_string())
+                            .unwrap_or_else(|| "fetch failed".into());
+                        Error::Network {
+                            message: config.client_secret.redact(&message),
+                        }
+                    };
+                    (Err(err), None)
+                }
+            };
+            let err = match result {
+                Ok(ok) => return Ok(ok),
+                Err(err) => err,
+            };
+            match retry::decide(
+                &err,
+                retries,
+                config.max_retries,
+                retry_after.as_deref(),
+                JsClock.now_ms(),
+                js_sys::Math::random(),
+            ) {
+                Decision::Stop => return Err(err),
+                Decision::RetryIn(ms) => {
+                    let _ = JsFuture::from(sleep(ms)).await;
+                    retries += 1;
+                }
+            }
+        }
+    }
+}

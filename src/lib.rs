@@ -1,0 +1,55 @@
+//! # datacosmos-auth
+//!
+//! OAuth 2.0 client-credentials tokens (RFC 6749 §4.4) for the DataCosmos APIs of
+//! Open Cosmos, from one small WebAssembly core that runs in every JavaScript runtime
+//! (Cloudflare Workers, Deno, Bun, Node.js, browsers) and in Rust code compiled to
+//! `wasm32-unknown-unknown`.
+//!
+//! The crate is a pure core with a thin JavaScript shell:
+//!
+//! - [`config`]: validated configuration with the DataCosmos defaults;
+//! - [`request`]: the token request, byte for byte;
+//! - [`response`]: the token response or a coded [`Error`];
+//! - [`cache`]: when a cached token may be reused;
+//! - [`retry`]: which failures are retried and when;
+//! - [`credentials`]: the DataCosmos credentials file and environment variables;
+//! - `js` (wasm32 only): `fetch`, timers, the `#[wasm_bindgen]` API, and
+//!   [`TokenClient`] for Rust callers on wasm32.
+//!
+//! Everything but `js` builds and is tested on the host.
+//!
+//! ## Rust on wasm32 (for example a Worker written in Rust)
+//!
+//! ```no_run
+//! # #[cfg(target_arch = "wasm32")]
+//! # async fn example() -> Result<(), datacosmos_auth::Error> {
+//! use datacosmos_auth::{Config, TokenClient};
+//!
+//! let client = TokenClient::new(Config::datacosmos("my-client-id", "my-client-secret")?);
+//! let header = client.authorization_header().await?; // "Bearer eyJ..."
+//! # let _ = header;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod config;
+pub mod credentials;
+mod encoding;
+mod error;
+pub mod json;
+pub mod request;
+pub mod response;
+pub mod retry;
+
+#[cfg(target_arch = "wasm32")]
+mod js;
+
+pub use config::{ClientSecret, Config, ConfigInput};
+pub use error::Error;
+pub use response::Token;
+
+#[cfg(target_arch = "wasm32")]
+pub use js::{TokenClient, TokenInfo};

@@ -1,0 +1,218 @@
+//! Which failed attempts are retried and after how long, with no I/O.
+//!
+//! Network errors, timeouts, 408, 429 and 5xx are retried up to `maxRetries` times
+//! with jittered exponential backoff. `Retry-After` (RFC 9110 §10.2.3: seconds or an
+//! HTTP date) is honoured up to [`MAX_RETRY_AFTER_MS`]; a longer one ends retrying.
+
+use crate::Error;
+
+/// The first backoff step.
+pub const BASE_DELAY_MS: f64 = 250.0;
+/// The largest backoff step.
+pub const MAX_DELAY_MS: f64 = 8_000.0;
+/// The longest `Retry-After` waited for.
+pub const MAX_RETRY_AFTER_MS: f64 = 60_000.0;
+
+/// What to do after a failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decision {
+    /// Wait this many milliseconds, then send again.
+    RetryIn(f64),
+    /// Give up with the error.
+    Stop,
+}
+
+/// The decision after `retries_done` retries have already failed with `error`.
+/// `retry_after` is the response's header, `random` a number in `[0, 1)`.
+pub fn decide(
+    error: &Error,
+    retries_done: u32,
+    max_retries: u32,
+    retry_after: Option<&str>,
+    now_ms: f64,
+    random: f64,
+) -> Decision {
+    if retries_done >= max_retries || !error.is_transient() {
+        return Decision::Stop;
+    }
+    if let Some(wait) = retry_after.and_then(|v| parse_retry_after(v, now_ms)) {
+        return if wait > MAX_RETRY_AFTER_MS {
+            Decision::Stop
+        } else {
+            Decision::RetryIn(wait)
+        };
+    }
+    Decision::RetryIn(backoff(retries_done, random))
+}
+
+/// "Equal jitter" exponential backoff: half the step fixed, half random.
+pub fn backoff(retries_done: u32, random: f64) -> f64 {
+    let step = (BASE_DELAY_MS * 2f64.powi(retries_done.min(30) as i32)).min(MAX_DELAY_MS);
+    let r = if (0.0..1.0).contains(&random) { random } else { 0.5 };
+    step / 2.0 + r * step / 2.0
+}
+
+/// A `Retry-After` value in milliseconds from `now_ms`: delay-seconds, or an HTTP
+/// date (IMF-fixdate, RFC 850 or asctime form). A date in the past is 0.
+/// `None` for anything else.
+pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
+    let v = value.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(v.parse::<f64>().ok()? * 1000.0);
+    }
+    let at = parse_http_date(v)?;
+    Some((at - now_ms).max(0.0))
+}
+
+/// An HTTP date (RFC 9110 §5.6.7) in ms since the epoch.
+pub fn parse_http_date(s: &str) -> Option<f64> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let (day, month, year, time) = match words.as_slice() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        [_, d, m, y, t, "GMT"] => (*d, *m, y.parse::<i64>().ok()?, *t),
+        // Sunday, 06-Nov-94 08:49:37 GMT
+        [_, dmy, t, "GMT"] => {
+            let mut p = dmy.split('-');
+            let (d, m, y) = (p.next()?, p.next()?, p.next()?);
+            let y: i64 = y.parse().ok()?;
+            (d, m, if y < 70 { 2000 + y } else { 1900 + y }, *t)
+        }
+        // Sun Nov  6 08:49:37 1994
+        [_, m, d, t, y] => (*d, *m, y.parse::<i64>().ok()?, *t),
+        _ => return None,
+    };
+    let day: i64 = day.parse().ok()?;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let mut hms = time.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, se) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some()
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&mi)
+        || !(0..61).contains(&se)
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(((days * 86_400 + h * 3600 + mi * 60 + se) * 1000) as f64)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOV_6_1994: f64 = 784_111_777_000.0;
+
+    fn http(status: u16) -> Error {
+        Error::Http { status }
+    }
+
+    #[test]
+    fn http_dates_in_all_three_forms() {
+        for s in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(parse_http_date(s), Some(NOV_6_1994), "{s}");
+        }
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0.0));
+        assert_eq!(
+            parse_http_date("Tue, 29 Feb 2028 23:59:59 GMT"),
+            Some(1_835_481_599_000.0)
+        );
+        for bad in ["", "tomorrow", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 CET"] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after("0", 0.0), Some(0.0));
+        assert_eq!(parse_retry_after(" 2 ", 0.0), Some(2000.0));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", NOV_6_1994 - 1500.0),
+            Some(1500.0)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", NOV_6_1994 + 9.0),
+            Some(0.0)
+        );
+        assert_eq!(parse_retry_after("-1", 0.0), None);
+        assert_eq!(parse_retry_after("1.5", 0.0), None);
+        assert_eq!(parse_retry_after("soon", 0.0), None);
+    }
+
+    #[test]
+    fn what_is_retried() {
+        for e in [
+            http(408),
+            http(429),
+            http(500),
+            http(503),
+            Error::Timeout { after_ms: 1 },
+            Error::Network { message: String::new() },
+        ] {
+            assert!(matches!(decide(&e, 0, 2, None, 0.0, 0.5), Decision::RetryIn(_)), "{e:?}");
+        }
+        for e in [
+            http(400),
+            http(401),
+            http(404),
+            Error::InvalidResponse { status: 200, reason: "x" },
+            Error::config("x"),
+        ] {
+            assert_eq!(decide(&e, 0, 2, None, 0.0, 0.5), Decision::Stop, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn retries_are_bounded() {
+        assert!(matches!(decide(&http(503), 1, 2, None, 0.0, 0.0), Decision::RetryIn(_)));
+        assert_eq!(decide(&http(503), 2, 2, None, 0.0, 0.0), Decision::Stop);
+        assert_eq!(decide(&http(503), 0, 0, None, 0.0, 0.0), Decision::Stop);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_a_minute() {
+        assert_eq!(decide(&http(429), 0, 2, Some("1"), 0.0, 0.9), Decision::RetryIn(1000.0));
+        assert_eq!(decide(&http(503), 0, 2, Some("60"), 0.0, 0.9), Decision::RetryIn(60_000.0));
+        assert_eq!(decide(&http(429), 0, 2, Some("61"), 0.0, 0.9), Decision::Stop);
+        assert_eq!(decide(&http(429), 0, 2, Some("3600"), 0.0, 0.9), Decision::Stop);
+        // Unparseable: ordinary backoff.
+        assert_eq!(decide(&http(429), 0, 2, Some("later"), 0.0, 0.0), Decision::RetryIn(125.0));
+        // Never overrides a final answer.
+        assert_eq!(decide(&http(400), 0, 2, Some("1"), 0.0, 0.0), Decision::Stop);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        assert_eq!(backoff(0, 0.0), 125.0);
+        assert_eq!(backoff(0, 0.999_999), 250.0 - 0.000_125);
+        assert_eq!(backoff(1, 0.0), 250.0);
+        assert_eq!(backoff(2, 0.5), 750.0);
+        assert_eq!(backoff(10, 0.0), MAX_DELAY_MS / 2.0);
+        assert_eq!(backoff(u32::MAX, 1.0 - f64::EPSILON), MAX_DELAY_MS - MAX_DELAY_MS / 2.0 * f64::EPSILON);
+        assert_eq!(backoff(0, f64::NAN), 187.5);
+        for n in 0..12 {
+            for r in [0.0, 0.3, 0.99] {
+                let d = backoff(n, r);
+                assert!(d > 0.0 && d <= MAX_DELAY_MS);
+            }
+        }
+    }
+}

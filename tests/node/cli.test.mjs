@@ -1,0 +1,200 @@
+// The command line (pkg/cli.js), run as a child process with `node` and as the
+// package's `bin`.
+import assert from 'node:assert/strict';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startDemo } from '../servers/demo.mjs';
+import { startFaultProxy } from '../servers/faulty.mjs';
+import {
+  DEFAULT_AUDIENCE, PKG_DIR, ROOT, cleanEnv, closedPortUrl, credentialsFile, jwtClaims, run, runCli, tempDir,
+} from './helpers.mjs';
+
+const AUD = 'https://cli-audience.example';
+const frank = { clientId: 'frank', clientSecret: 'frank-secret-9f86d081884c7d659a2f' };
+
+let demo;
+let other; // audience AUD
+let proxy; // in front of `demo`
+let tmp;
+let credentials; // a good credentials file (default audience)
+before(async () => {
+  demo = await startDemo({ clients: [frank] });
+  other = await startDemo({ clients: [frank], audience: AUD });
+  proxy = await startFaultProxy({ target: demo.tokenUrl });
+  tmp = tempDir();
+  credentials = tmp.write('credentials.json', credentialsFile(frank));
+});
+after(async () => {
+  tmp?.cleanup();
+  await proxy?.close();
+  await other?.close();
+  await demo?.close();
+});
+
+const env = (extra = {}) => cleanEnv({ DATACOSMOS_TOKEN_URL: demo.tokenUrl, ...extra });
+
+/** Asserts a successful run printed exactly one token line; returns the token. */
+async function assertToken(result) {
+  assert.equal(result.code, 0, `exit ${result.code}; stderr: ${result.stderr}`);
+  assert.ok(!result.stdout.includes(frank.clientSecret));
+  assert.ok(!result.stderr.includes(frank.clientSecret));
+  assert.match(result.stdout, /^[^\s]+\n?$/, 'stdout holds only the token');
+  const token = result.stdout.trim();
+  const res = await fetch(demo.resourceUrl, { headers: { authorization: `Bearer ${token}` } });
+  await res.arrayBuffer();
+  return { token, resourceStatus: res.status };
+}
+
+/**
+ * Asserts a failed run: that exit code, a message on stderr, no secret. Exit 1
+ * (an OAuth/HTTP/network error) must print nothing on stdout (API.md).
+ */
+function assertFailure(result, code) {
+  assert.equal(result.code, code, `exit ${result.code}; stdout: ${result.stdout}; stderr: ${result.stderr}`);
+  if (code === 1) assert.equal(result.stdout, '');
+  assert.ok(!result.stdout.includes(frank.clientSecret), 'the secret is on stdout');
+  assert.ok(result.stderr.trim().length > 0, 'a message on stderr');
+  assert.ok(!result.stderr.includes(frank.clientSecret), 'the secret is on stderr');
+}
+
+describe('datacosmos-auth token', { timeout: 60_000 }, () => {
+  test('--credentials FILE prints only the token (DATACOSMOS_TOKEN_URL applies)', async () => {
+    const { token, resourceStatus } = await assertToken(await runCli(['token', '--credentials', credentials], { env: env() }));
+    assert.equal(resourceStatus, 200);
+    assert.equal(jwtClaims(token).azp, 'frank');
+  });
+
+  test('the audience comes from the file', async () => {
+    const file = tmp.write('aud.json', credentialsFile(frank, AUD));
+    const result = await runCli(['token', '--credentials', file], { env: env({ DATACOSMOS_TOKEN_URL: other.tokenUrl }) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(jwtClaims(result.stdout.trim()).aud, AUD);
+  });
+
+  test('--json prints the endpoint response as received, on one line', async () => {
+    const received = { access_token: 'opaque-abc', token_type: 'Bearer', expires_in: 1234, scope: 'x y', 'x-extra': { nested: true } };
+    proxy.queue({ json: received });
+    const result = await runCli(['token', '--credentials', credentials, '--json'], { env: env({ DATACOSMOS_TOKEN_URL: proxy.tokenUrl }) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trimEnd().split('\n').length, 1, 'one line');
+    assert.deepEqual(JSON.parse(result.stdout), received);
+  });
+
+  test('--json against the demo: Auth0-shaped JSON', async () => {
+    const result = await runCli(['token', '--json', '--credentials', credentials], { env: env() });
+    assert.equal(result.code, 0, result.stderr);
+    const body = JSON.parse(result.stdout);
+    assert.equal(body.token_type, 'Bearer');
+    assert.equal(body.expires_in, 3600);
+    assert.equal(jwtClaims(body.access_token).sub, 'frank@clients');
+  });
+
+  test('environment variables instead of a file', async () => {
+    const { resourceStatus } = await assertToken(await runCli(['token'], {
+      env: env({ DATACOSMOS_CLIENT_ID: frank.clientId, DATACOSMOS_CLIENT_SECRET: frank.clientSecret }),
+    }));
+    assert.equal(resourceStatus, 200);
+  });
+
+  test('AUTHENTICATION__* environment variables', async () => {
+    const result = await runCli(['token'], {
+      env: cleanEnv({
+        AUTHENTICATION__CLIENT_ID: frank.clientId,
+        AUTHENTICATION__CLIENT_SECRET: frank.clientSecret,
+        AUTHENTICATION__TOKEN_URL: other.tokenUrl,
+        AUTHENTICATION__AUDIENCE: AUD,
+      }),
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(jwtClaims(result.stdout.trim()).aud, AUD);
+  });
+
+  test('--token-url, --audience and --scope flags', async () => {
+    const result = await runCli(
+      ['token', '--credentials', credentials, '--token-url', other.tokenUrl, '--audience', AUD, '--scope', 'stac:read stac:write'],
+      { env: cleanEnv() },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const claims = jwtClaims(result.stdout.trim());
+    assert.equal(claims.aud, AUD);
+    assert.equal(claims.scope, 'stac:read stac:write');
+    assert.equal(other.requests.at(-1).params.scope, 'stac:read stac:write');
+  });
+
+  test('DATACOSMOS_SCOPE applies with a file', async () => {
+    const result = await runCli(['token', '--credentials', credentials], { env: env({ DATACOSMOS_SCOPE: 'from-env-scope' }) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(jwtClaims(result.stdout.trim()).scope, 'from-env-scope');
+    assert.equal(demo.requests.at(-1).params.audience, DEFAULT_AUDIENCE);
+  });
+
+  test('a wrong secret: exit 1, message on stderr, empty stdout, no secret', async () => {
+    const wrong = 'frank-wrong-secret-123456';
+    const file = tmp.write('wrong.json', { ...credentialsFile(frank), client_secret: wrong });
+    const result = await runCli(['token', '--credentials', file], { env: env() });
+    assertFailure(result, 1);
+    assert.ok(!result.stderr.includes(wrong));
+  });
+
+  test('a server echoing the secret: exit 1 and the secret is not printed', async () => {
+    proxy.queue({ status: 401, body: { error: 'invalid_client', error_description: `secret ${frank.clientSecret} rejected` } });
+    const result = await runCli(['token', '--credentials', credentials], { env: env({ DATACOSMOS_TOKEN_URL: proxy.tokenUrl }) });
+    assertFailure(result, 1);
+  });
+
+  test('an unreachable endpoint: exit 1', async () => {
+    const result = await runCli(['token', '--credentials', credentials], { env: env({ DATACOSMOS_TOKEN_URL: await closedPortUrl() }) });
+    assertFailure(result, 1);
+  });
+
+  test('missing credentials: exit 2', async () => {
+    assertFailure(await runCli(['token'], { env: env() }), 2);
+    assertFailure(await runCli(['token'], { env: env({ DATACOSMOS_CLIENT_ID: 'frank' }) }), 2);
+  });
+
+  test('an unreadable or missing file: exit 2', async () => {
+    assertFailure(await runCli(['token', '--credentials', join(tmp.dir, 'does-not-exist.json')], { env: env() }), 2);
+    assertFailure(await runCli(['token', '--credentials', tmp.dir], { env: env() }), 2);
+  });
+
+  test('a file that is not JSON, or has another grant_type: exit 2, text not echoed', async () => {
+    const notJson = tmp.write('bad.txt', `client_secret=${frank.clientSecret}`);
+    assertFailure(await runCli(['token', '--credentials', notJson], { env: env() }), 2);
+    const password = tmp.write('password.json', { ...credentialsFile(frank), grant_type: 'password' });
+    assertFailure(await runCli(['token', '--credentials', password], { env: env() }), 2);
+  });
+
+  test('an invalid config (http: non-loopback token URL): exit 2, no request', async () => {
+    assertFailure(await runCli(['token', '--credentials', credentials], { env: env({ DATACOSMOS_TOKEN_URL: 'http://example.com/oauth/token' }) }), 2);
+  });
+
+  test('bad usage: exit 2', async () => {
+    for (const args of [[], ['frobnicate'], ['token', '--bogus'], ['token', '--credentials']]) {
+      const result = await runCli(args, { env: env({ DATACOSMOS_CLIENT_ID: 'frank', DATACOSMOS_CLIENT_SECRET: frank.clientSecret }) });
+      assertFailure(result, 2);
+    }
+  });
+
+  test('--help and --version exit 0', async () => {
+    const help = await runCli(['--help'], { env: env() });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /token/);
+    assert.match(help.stdout, /--credentials/);
+    const { version } = JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8'));
+    const ver = await runCli(['--version'], { env: env() });
+    assert.equal(ver.code, 0, ver.stderr);
+    assert.match(ver.stdout, new RegExp(version.replace(/\./g, '\\.')));
+  });
+
+  test('runs as the package bin (node_modules/.bin/datacosmos-auth)', async () => {
+    const { bin } = JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8'));
+    assert.equal(bin['datacosmos-auth'], './cli.js');
+    assert.match(readFileSync(join(PKG_DIR, 'cli.js'), 'utf8'), /^#!\/usr\/bin\/env node\r?\n/);
+    const link = join(ROOT, 'node_modules', '.bin', 'datacosmos-auth');
+    accessSync(link, constants.X_OK);
+    const result = await run(['token', '--credentials', credentials], { command: link, env: env() });
+    const { resourceStatus } = await assertToken(result);
+    assert.equal(resourceStatus, 200);
+  });
+});
