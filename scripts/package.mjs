@@ -27,3 +27,6 @@ writeFileSync(
     `export default ${JSON.stringify(wasm.toString("base64"))};\n`,
 );
 console.log(`pkg: datacosmos_auth_bg.wasm ${wasm.length} bytes`);
+
+// The CommonJS entry's types are the same declarations in a .d.cts file.
+writeFileSync(new URL("index.d.cts", pkg), readFileSync(new URL("index.d.ts", pkg)));

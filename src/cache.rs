@@ -77,9 +77,11 @@ pub fn encode_entry(t: &Token) -> String {
     json_string_into(&mut s, &t.access_token);
     s.push_str(",\"tokenType\":");
     json_string_into(&mut s, &t.token_type);
+    // Whole milliseconds, printed as integers (float printing costs kilobytes of wasm).
     s.push_str(&format!(
         ",\"obtainedAt\":{},\"expiresAt\":{}",
-        t.obtained_at_ms, t.expires_at_ms
+        t.obtained_at_ms.max(0.0) as u64,
+        t.expires_at_ms.max(0.0) as u64
     ));
     if let Some(scope) = &t.scope {
         s.push_str(",\"scope\":");
@@ -190,10 +192,14 @@ mod tests {
     fn store_entries_round_trip() {
         use crate::json::testing::SerdeJson;
         let mut t = token("tok\"en", 1_700_000_000_123.0, 3600.0);
+        t.expires_at_ms += 0.4; // not a whole millisecond: stored rounded down
         t.scope = Some("read write".into());
+        let mut expected = t.clone();
+        expected.expires_at_ms -= 0.4;
         let text = encode_entry(&t);
-        assert_eq!(decode_entry(&SerdeJson, &text), Some(t.clone()));
+        assert_eq!(decode_entry(&SerdeJson, &text), Some(expected));
         t.scope = None;
+        t.expires_at_ms = 1_700_000_000_999.0;
         assert_eq!(decode_entry(&SerdeJson, &encode_entry(&t)), Some(t));
         for bad in [
             "",

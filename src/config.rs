@@ -305,9 +305,11 @@ impl Config {
 /// characters (where URL parsers disagree).
 pub fn check_token_url(url: &str) -> Result<(), Error> {
     let bad = |why: &str| Err(Error::config(format!("tokenUrl {why}")));
+    // ASCII checks only: Unicode tables would cost kilobytes of wasm, and a non-ASCII
+    // space in a host fails the runtime's own URL parsing anyway.
     if url
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'\\')
     {
         return bad("must not contain white space, control characters or backslashes");
     }
@@ -462,21 +464,38 @@ mod tests {
 
     #[test]
     fn numbers_are_range_checked() {
-        for (leeway, ok) in [(0.0, true), (86_400.0, true), (-1.0, false), (f64::NAN, false)] {
+        for (leeway, ok) in [
+            (0.0, true),
+            (86_400.0, true),
+            (-1.0, false),
+            (f64::NAN, false),
+        ] {
             let r = Config::new(ConfigInput {
                 refresh_leeway_seconds: Some(leeway),
                 ..input()
             });
             assert_eq!(r.is_ok(), ok, "leeway {leeway}");
         }
-        for (t, ok) in [(1.0, true), (0.0, false), (-5.0, false), (f64::INFINITY, false), (1e9, false)] {
+        for (t, ok) in [
+            (1.0, true),
+            (0.0, false),
+            (-5.0, false),
+            (f64::INFINITY, false),
+            (1e9, false),
+        ] {
             let r = Config::new(ConfigInput {
                 timeout_ms: Some(t),
                 ..input()
             });
             assert_eq!(r.is_ok(), ok, "timeout {t}");
         }
-        for (m, ok) in [(0.0, true), (10.0, true), (11.0, false), (1.5, false), (-1.0, false)] {
+        for (m, ok) in [
+            (0.0, true),
+            (10.0, true),
+            (11.0, false),
+            (1.5, false),
+            (-1.0, false),
+        ] {
             let r = Config::new(ConfigInput {
                 max_retries: Some(m),
                 ..input()
@@ -509,7 +528,14 @@ mod tests {
 
     #[test]
     fn extra_params_cannot_override_the_grant() {
-        for name in ["grant_type", "client_secret", "client_id", "audience", "scope", ""] {
+        for name in [
+            "grant_type",
+            "client_secret",
+            "client_id",
+            "audience",
+            "scope",
+            "",
+        ] {
             let r = Config::new(ConfigInput {
                 extra_params: Some(vec![(name.into(), "x".into())]),
                 ..input()
@@ -521,7 +547,10 @@ mod tests {
             ..input()
         })
         .unwrap();
-        assert_eq!(c.extra_params, vec![("resource".into(), "https://r".into())]);
+        assert_eq!(
+            c.extra_params,
+            vec![("resource".into(), "https://r".into())]
+        );
     }
 
     #[test]

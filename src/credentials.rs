@@ -43,7 +43,10 @@ pub fn from_credentials(obj: &impl JsonObject) -> Result<ConfigInput, Error> {
 /// DataCosmos Python SDK.
 pub const ENV_VARS: [(&str, Option<&str>); 5] = [
     ("DATACOSMOS_CLIENT_ID", Some("AUTHENTICATION__CLIENT_ID")),
-    ("DATACOSMOS_CLIENT_SECRET", Some("AUTHENTICATION__CLIENT_SECRET")),
+    (
+        "DATACOSMOS_CLIENT_SECRET",
+        Some("AUTHENTICATION__CLIENT_SECRET"),
+    ),
     ("DATACOSMOS_AUDIENCE", Some("AUTHENTICATION__AUDIENCE")),
     ("DATACOSMOS_TOKEN_URL", Some("AUTHENTICATION__TOKEN_URL")),
     ("DATACOSMOS_SCOPE", None),
@@ -88,7 +91,10 @@ mod tests {
         let c = Config::new(c).unwrap();
         assert_eq!(c.client_id, "abc");
         assert_eq!(c.client_secret.expose(), "shh");
-        assert_eq!(c.audience.as_deref(), Some("https://beeapp.open-cosmos.com"));
+        assert_eq!(
+            c.audience.as_deref(),
+            Some("https://beeapp.open-cosmos.com")
+        );
         // grant_type and audience may be left out.
         let c = Config::new(creds(r#"{"client_id":"a","client_secret":"b"}"#).unwrap()).unwrap();
         assert_eq!(c.audience.as_deref(), Some(crate::config::DEFAULT_AUDIENCE));
@@ -108,7 +114,12 @@ mod tests {
     #[test]
     fn environment_with_sdk_fallbacks() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         let c = from_env(env(&[
             ("DATACOSMOS_CLIENT_ID", "new"),
@@ -123,7 +134,10 @@ mod tests {
         assert_eq!(c.token_url.as_deref(), Some("http://127.0.0.1:1/t"));
         assert_eq!(c.audience, Audience::Default);
         assert_eq!(c.scope.as_deref(), Some("s"));
-        let c = from_env(env(&[("AUTHENTICATION__AUDIENCE", "aud"), ("DATACOSMOS_TOKEN_URL", "")]));
+        let c = from_env(env(&[
+            ("AUTHENTICATION__AUDIENCE", "aud"),
+            ("DATACOSMOS_TOKEN_URL", ""),
+        ]));
         assert_eq!(c.audience, Audience::Value("aud".into()));
         assert_eq!(c.token_url, None);
         assert_eq!(c.client_id, None);

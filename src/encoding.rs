@@ -105,9 +105,51 @@ pub fn json_string_into(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Parses an unsigned decimal `123` or `123.45` without the float parser (its tables
+/// cost kilobytes of wasm). `None` for anything else, or more than 20 integer digits.
+pub fn parse_decimal(s: &str) -> Option<f64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || int.len() > 20 || !digits(int) || !digits(frac) || s.ends_with('.') {
+        return None;
+    }
+    let mut v = 0f64;
+    for b in int.bytes() {
+        v = v * 10.0 + f64::from(b - b'0');
+    }
+    let mut scale = 0.1;
+    for b in frac.bytes().take(9) {
+        v += f64::from(b - b'0') * scale;
+        scale /= 10.0;
+    }
+    Some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_without_the_float_parser() {
+        assert_eq!(parse_decimal("3600"), Some(3600.0));
+        assert_eq!(parse_decimal("0"), Some(0.0));
+        assert_eq!(parse_decimal("1.5"), Some(1.5));
+        assert_eq!(parse_decimal("007"), Some(7.0));
+        for bad in [
+            "",
+            ".5",
+            "5.",
+            "-1",
+            "+1",
+            "1e3",
+            "1.2.3",
+            " 1",
+            "0x10",
+            "123456789012345678901",
+        ] {
+            assert_eq!(parse_decimal(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn form_urlencoding_follows_whatwg() {

@@ -134,7 +134,10 @@ impl fmt::Display for Error {
                 write!(f, " (HTTP {status})")
             }
             Error::Http { status } => {
-                write!(f, "token endpoint answered HTTP {status} without an OAuth error")
+                write!(
+                    f,
+                    "token endpoint answered HTTP {status} without an OAuth error"
+                )
             }
             Error::InvalidResponse { status, reason } => {
                 write!(f, "invalid token response (HTTP {status}): {reason}")

@@ -23,7 +23,10 @@ impl fmt::Debug for TokenRequest {
         f.debug_struct("TokenRequest")
             .field("url", &self.url)
             .field("headers", &names)
-            .field("body", &format_args!("[redacted; {} bytes]", self.body.len()))
+            .field(
+                "body",
+                &format_args!("[redacted; {} bytes]", self.body.len()),
+            )
             .finish()
     }
 }

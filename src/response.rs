@@ -2,7 +2,7 @@
 //! (RFC 6749 §5.1 and §5.2), with no I/O.
 
 use crate::config::ClientSecret;
-use crate::encoding::base64url_decode;
+use crate::encoding::{base64url_decode, parse_decimal};
 use crate::json::{Field, Json, JsonObject, NotAnObject};
 use crate::Error;
 use core::fmt;
@@ -124,9 +124,9 @@ pub fn parse<J: Json>(json: &J, answer: Answer<'_>, secret: &ClientSecret) -> Re
     };
     let lifetime_s = match obj.field("expires_in") {
         Field::Num(n) => Some(n),
-        Field::Str(s) => match s.trim().parse::<f64>() {
-            Ok(n) => Some(n),
-            Err(_) => return Err(invalid("expires_in is not a number")),
+        Field::Str(s) => match parse_decimal(s.trim()) {
+            Some(n) => Some(n),
+            None => return Err(invalid("expires_in is not a number")),
         },
         Field::Missing | Field::Null => None,
         Field::Other => return Err(invalid("expires_in is not a number")),
@@ -137,7 +137,7 @@ pub fn parse<J: Json>(json: &J, answer: Answer<'_>, secret: &ClientSecret) -> Re
         None => match jwt_exp(json, &access_token) {
             Some(exp_s) => {
                 let max = answer.sent_at_ms + MAX_LIFETIME_SECONDS * 1000.0;
-                (exp_s * 1000.0).clamp(answer.sent_at_ms, max)
+                (exp_s * 1000.0).max(answer.sent_at_ms).min(max)
             }
             None => answer.sent_at_ms + DEFAULT_LIFETIME_SECONDS * 1000.0,
         },
@@ -232,7 +232,10 @@ mod tests {
         let t = answer(200, r#"{"access_token":"x","token_type":"DPoP"}"#).unwrap();
         assert_eq!(t.token_type, "DPoP");
         for bad in [r#""""#, "5", r#""Bear er""#] {
-            let e = answer(200, &format!(r#"{{"access_token":"x","token_type":{bad}}}"#));
+            let e = answer(
+                200,
+                &format!(r#"{{"access_token":"x","token_type":{bad}}}"#),
+            );
             assert_eq!(e.unwrap_err().code(), "invalid_response", "{bad}");
         }
     }
@@ -250,7 +253,15 @@ mod tests {
         assert_eq!(exp("1.5").unwrap(), 1_500.0);
         assert_eq!(exp("1e300").unwrap(), MAX_LIFETIME_SECONDS * 1000.0);
         assert_eq!(exp("null").unwrap(), 3_600_000.0);
-        for bad in ["-1", r#""soon""#, "true", "[1]", r#""""#] {
+        for bad in [
+            "-1",
+            r#""soon""#,
+            "true",
+            "[1]",
+            r#""""#,
+            r#""-5""#,
+            r#""1e3""#,
+        ] {
             let e = exp(bad).unwrap_err();
             assert_eq!(e.code(), "invalid_response", "{bad}");
             assert_eq!(e.status(), Some(200));
@@ -321,7 +332,11 @@ mod tests {
             (200, r#"{"access_token":42}"#, "invalid_response"),
             (200, r#"{"access_token":""}"#, "invalid_response"),
             (200, r#"{"access_token":null}"#, "invalid_response"),
-            (200, r#"{"access_token":"x","scope":["a"]}"#, "invalid_response"),
+            (
+                200,
+                r#"{"access_token":"x","scope":["a"]}"#,
+                "invalid_response",
+            ),
             (502, "<html>Bad gateway</html>", "http_error"),
             (500, "", "http_error"),
             (404, "{}", "http_error"),
@@ -374,8 +389,11 @@ mod tests {
     #[test]
     fn long_server_text_is_truncated() {
         let long = "é".repeat(2000);
-        let e = answer(400, &format!(r#"{{"error":"x","error_description":"{long}"}}"#))
-            .unwrap_err();
+        let e = answer(
+            400,
+            &format!(r#"{{"error":"x","error_description":"{long}"}}"#),
+        )
+        .unwrap_err();
         let d = e.description().unwrap();
         assert!(d.len() <= MAX_TEXT + 3);
         assert!(d.ends_with('…'));

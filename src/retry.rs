@@ -48,7 +48,11 @@ pub fn decide(
 /// "Equal jitter" exponential backoff: half the step fixed, half random.
 pub fn backoff(retries_done: u32, random: f64) -> f64 {
     let step = (BASE_DELAY_MS * 2f64.powi(retries_done.min(30) as i32)).min(MAX_DELAY_MS);
-    let r = if (0.0..1.0).contains(&random) { random } else { 0.5 };
+    let r = if (0.0..1.0).contains(&random) {
+        random
+    } else {
+        0.5
+    };
     step / 2.0 + r * step / 2.0
 }
 
@@ -58,7 +62,7 @@ pub fn backoff(retries_done: u32, random: f64) -> f64 {
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     let v = value.trim();
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(v.parse::<f64>().ok()? * 1000.0);
+        return Some(v.parse::<u64>().ok()? as f64 * 1000.0);
     }
     let at = parse_http_date(v)?;
     Some((at - now_ms).max(0.0))
@@ -135,7 +139,13 @@ mod tests {
             parse_http_date("Tue, 29 Feb 2028 23:59:59 GMT"),
             Some(1_835_481_599_000.0)
         );
-        for bad in ["", "tomorrow", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 CET"] {
+        for bad in [
+            "",
+            "tomorrow",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 25:00:00 GMT",
+            "Sun, 06 Nov 1994 08:49:37 CET",
+        ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }
     }
@@ -165,15 +175,23 @@ mod tests {
             http(500),
             http(503),
             Error::Timeout { after_ms: 1 },
-            Error::Network { message: String::new() },
+            Error::Network {
+                message: String::new(),
+            },
         ] {
-            assert!(matches!(decide(&e, 0, 2, None, 0.0, 0.5), Decision::RetryIn(_)), "{e:?}");
+            assert!(
+                matches!(decide(&e, 0, 2, None, 0.0, 0.5), Decision::RetryIn(_)),
+                "{e:?}"
+            );
         }
         for e in [
             http(400),
             http(401),
             http(404),
-            Error::InvalidResponse { status: 200, reason: "x" },
+            Error::InvalidResponse {
+                status: 200,
+                reason: "x",
+            },
             Error::config("x"),
         ] {
             assert_eq!(decide(&e, 0, 2, None, 0.0, 0.5), Decision::Stop, "{e:?}");
@@ -182,21 +200,42 @@ mod tests {
 
     #[test]
     fn retries_are_bounded() {
-        assert!(matches!(decide(&http(503), 1, 2, None, 0.0, 0.0), Decision::RetryIn(_)));
+        assert!(matches!(
+            decide(&http(503), 1, 2, None, 0.0, 0.0),
+            Decision::RetryIn(_)
+        ));
         assert_eq!(decide(&http(503), 2, 2, None, 0.0, 0.0), Decision::Stop);
         assert_eq!(decide(&http(503), 0, 0, None, 0.0, 0.0), Decision::Stop);
     }
 
     #[test]
     fn retry_after_is_honoured_up_to_a_minute() {
-        assert_eq!(decide(&http(429), 0, 2, Some("1"), 0.0, 0.9), Decision::RetryIn(1000.0));
-        assert_eq!(decide(&http(503), 0, 2, Some("60"), 0.0, 0.9), Decision::RetryIn(60_000.0));
-        assert_eq!(decide(&http(429), 0, 2, Some("61"), 0.0, 0.9), Decision::Stop);
-        assert_eq!(decide(&http(429), 0, 2, Some("3600"), 0.0, 0.9), Decision::Stop);
+        assert_eq!(
+            decide(&http(429), 0, 2, Some("1"), 0.0, 0.9),
+            Decision::RetryIn(1000.0)
+        );
+        assert_eq!(
+            decide(&http(503), 0, 2, Some("60"), 0.0, 0.9),
+            Decision::RetryIn(60_000.0)
+        );
+        assert_eq!(
+            decide(&http(429), 0, 2, Some("61"), 0.0, 0.9),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&http(429), 0, 2, Some("3600"), 0.0, 0.9),
+            Decision::Stop
+        );
         // Unparseable: ordinary backoff.
-        assert_eq!(decide(&http(429), 0, 2, Some("later"), 0.0, 0.0), Decision::RetryIn(125.0));
+        assert_eq!(
+            decide(&http(429), 0, 2, Some("later"), 0.0, 0.0),
+            Decision::RetryIn(125.0)
+        );
         // Never overrides a final answer.
-        assert_eq!(decide(&http(400), 0, 2, Some("1"), 0.0, 0.0), Decision::Stop);
+        assert_eq!(
+            decide(&http(400), 0, 2, Some("1"), 0.0, 0.0),
+            Decision::Stop
+        );
     }
 
     #[test]
@@ -206,7 +245,10 @@ mod tests {
         assert_eq!(backoff(1, 0.0), 250.0);
         assert_eq!(backoff(2, 0.5), 750.0);
         assert_eq!(backoff(10, 0.0), MAX_DELAY_MS / 2.0);
-        assert_eq!(backoff(u32::MAX, 1.0 - f64::EPSILON), MAX_DELAY_MS - MAX_DELAY_MS / 2.0 * f64::EPSILON);
+        assert_eq!(
+            backoff(u32::MAX, 1.0 - f64::EPSILON),
+            MAX_DELAY_MS - MAX_DELAY_MS / 2.0 * f64::EPSILON
+        );
         assert_eq!(backoff(0, f64::NAN), 187.5);
         for n in 0..12 {
             for r in [0.0, 0.3, 0.99] {

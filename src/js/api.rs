@@ -95,7 +95,9 @@ impl JsTokenClient {
         // header(null) -> the current header; header("Bearer <rejected>") -> a new one.
         let header = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |stale: JsValue| {
             let stale = stale.as_string();
-            let token = stale.as_deref().map(|h| h.split_once(' ').map_or(h, |(_, t)| t));
+            let token = stale
+                .as_deref()
+                .map(|h| h.split_once(' ').map_or(h, |(_, t)| t));
             pluck_header(&client.info_promise(token))
         });
         super::authed_fetch(
@@ -154,10 +156,13 @@ pub fn get_token(config: JsValue) -> Promise {
         Ok(c) => c,
         Err(e) => return Promise::reject(&throw(&e, &input)),
     };
-    let key = format!(
-        "{}\0{}\0{:?}\0{:?}",
-        config.token_url, config.client_id, config.audience, config.scope
-    );
+    let key = [
+        config.token_url.as_str(),
+        &config.client_id,
+        config.audience.as_deref().unwrap_or("\u{1}"),
+        config.scope.as_deref().unwrap_or("\u{1}"),
+    ]
+    .join("\0");
     let client = SHARED.with(|shared| {
         let mut shared = shared.borrow_mut();
         let same = |s: &Shared| {

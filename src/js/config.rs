@@ -1,4 +1,9 @@
-//! JavaScript option objects into [`ConfigInput`] (serde-wasm-bindgen, at the edge only).
+//! JavaScript option objects into [`ConfigInput`], read member by member.
+//!
+//! serde-wasm-bindgen would do this in one derive, but it and serde's number and
+//! `Debug` formatting cost about half of the `.wasm`; the edge pays for every byte,
+//! so the few checks are written out. Unknown options are rejected (as
+//! `deny_unknown_fields` would), and the secret is never quoted.
 
 use super::{Extras, JsJson, JsObject};
 use crate::config::{Audience, ClientSecret, ConfigInput};
@@ -6,116 +11,133 @@ use crate::credentials;
 use crate::json::{Json, NotAnObject};
 use crate::Error;
 use js_sys::{Object, Reflect};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
-/// `ClientConfig` as JavaScript passes it. Values that must never be echoed (the
-/// secret) or that serde cannot tell apart (`audience: null` vs absent) are kept as
-/// raw `JsValue`s and checked by hand.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct JsConfig {
-    #[serde(default)]
-    client_id: Option<String>,
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    client_secret: JsValue,
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    audience: JsValue,
-    #[serde(default)]
-    token_url: Option<String>,
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(default)]
-    extra_params: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    auth_method: Option<String>,
-    #[serde(default)]
-    body_encoding: Option<String>,
-    #[serde(default)]
-    refresh_leeway_seconds: Option<f64>,
-    #[serde(default)]
-    timeout_ms: Option<f64>,
-    #[serde(default)]
-    max_retries: Option<f64>,
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    store: JsValue,
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    fetch: JsValue,
-}
+const OPTIONS: [&str; 13] = [
+    "clientId",
+    "clientSecret",
+    "audience",
+    "tokenUrl",
+    "scope",
+    "extraParams",
+    "authMethod",
+    "bodyEncoding",
+    "refreshLeewaySeconds",
+    "timeoutMs",
+    "maxRetries",
+    "store",
+    "fetch",
+];
 
 fn absent(v: &JsValue) -> bool {
     v.is_undefined()
+}
+
+fn member(obj: &JsValue, name: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn string(obj: &JsValue, name: &str) -> Result<Option<String>, Error> {
+    let v = member(obj, name);
+    if absent(&v) {
+        Ok(None)
+    } else {
+        v.as_string()
+            .map(Some)
+            .ok_or_else(|| Error::config(format!("{name} must be a string")))
+    }
+}
+
+fn number(obj: &JsValue, name: &str) -> Result<Option<f64>, Error> {
+    let v = member(obj, name);
+    if absent(&v) {
+        Ok(None)
+    } else {
+        v.as_f64()
+            .map(Some)
+            .ok_or_else(|| Error::config(format!("{name} must be a number")))
+    }
 }
 
 /// Reads a `ClientConfig` (or a `Partial<ClientConfig>` of overrides).
 ///
 /// # Errors
 /// `invalid_config` for a value that is not an object, unknown options and wrong
-/// types. Messages never hold the secret.
+/// types. Messages name the option, never its value.
 pub(crate) fn read(value: &JsValue) -> Result<(ConfigInput, Extras), Error> {
     if value.is_undefined() || value.is_null() {
         return Ok((ConfigInput::default(), Extras::default()));
     }
-    if !value.is_object() {
+    if !value.is_object() || js_sys::Array::is_array(value) {
         return Err(Error::config("the config must be an object"));
     }
-    let c: JsConfig = serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
-        // serde's messages name the field and the expected type; they can only quote
-        // strings that are not the secret (the secret is not deserialised by serde).
-        Error::config(e.to_string())
-    })?;
-    let client_secret = if absent(&c.client_secret) {
+    for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !OPTIONS.contains(&key.as_str()) {
+            return Err(Error::config(format!("unknown option `{key}`")));
+        }
+    }
+    let secret = member(value, "clientSecret");
+    let client_secret = if absent(&secret) {
         None
-    } else if let Some(s) = c.client_secret.as_string() {
+    } else if let Some(s) = secret.as_string() {
         Some(ClientSecret::new(s))
     } else {
         return Err(Error::config("clientSecret must be a string"));
     };
-    let audience = if absent(&c.audience) {
+    let aud = member(value, "audience");
+    let audience = if absent(&aud) {
         Audience::Default
-    } else if c.audience.is_null() {
+    } else if aud.is_null() {
         Audience::Omit
-    } else if let Some(a) = c.audience.as_string() {
+    } else if let Some(a) = aud.as_string() {
         Audience::Value(a)
     } else {
         return Err(Error::config("audience must be a string or null"));
     };
-    if !absent(&c.fetch) && !c.fetch.is_function() {
+    let extra = member(value, "extraParams");
+    let extra_params = if absent(&extra) {
+        None
+    } else if extra.is_object() && !js_sys::Array::is_array(&extra) {
+        let mut params = Vec::new();
+        for key in Object::keys(extra.unchecked_ref::<Object>()).iter() {
+            let name = key.as_string().unwrap_or_default();
+            let v = string(&extra, &name)
+                .map_err(|_| Error::config(format!("extraParams.{name} must be a string")))?;
+            params.push((name, v.unwrap_or_default()));
+        }
+        Some(params)
+    } else {
+        return Err(Error::config("extraParams must be an object of strings"));
+    };
+    let fetch = member(value, "fetch");
+    if !absent(&fetch) && !fetch.is_function() {
         return Err(Error::config("fetch must be a function"));
     }
-    if !absent(&c.store) {
-        let has = |m: &str| {
-            Reflect::get(&c.store, &JsValue::from_str(m))
-                .map(|f| f.is_function())
-                .unwrap_or(false)
-        };
-        if !c.store.is_object() || !has("get") || !has("put") {
+    let store = member(value, "store");
+    if !absent(&store) {
+        let has = |m: &str| member(&store, m).is_function();
+        if !store.is_object() || !has("get") || !has("put") {
             return Err(Error::config(
                 "store must have get(key) and put(key, value, options) methods",
             ));
         }
     }
     let input = ConfigInput {
-        client_id: c.client_id,
+        client_id: string(value, "clientId")?,
         client_secret,
         audience,
-        token_url: c.token_url,
-        scope: c.scope,
-        extra_params: c.extra_params.map(|m| m.into_iter().collect()),
-        auth_method: c.auth_method,
-        body_encoding: c.body_encoding,
-        refresh_leeway_seconds: c.refresh_leeway_seconds,
-        timeout_ms: c.timeout_ms,
-        max_retries: c.max_retries,
+        token_url: string(value, "tokenUrl")?,
+        scope: string(value, "scope")?,
+        extra_params,
+        auth_method: string(value, "authMethod")?,
+        body_encoding: string(value, "bodyEncoding")?,
+        refresh_leeway_seconds: number(value, "refreshLeewaySeconds")?,
+        timeout_ms: number(value, "timeoutMs")?,
+        max_retries: number(value, "maxRetries")?,
     };
-    Ok((
-        input,
-        Extras {
-            fetch: c.fetch,
-            store: c.store,
-        },
-    ))
+    Ok((input, Extras { fetch, store }))
 }
 
 /// `overrides` on top of `(input, extras)`: every option they give wins.
@@ -128,8 +150,16 @@ pub(crate) fn with_overrides(
     Ok((
         input.merged(o),
         Extras {
-            fetch: if absent(&ox.fetch) { extras.fetch } else { ox.fetch },
-            store: if absent(&ox.store) { extras.store } else { ox.store },
+            fetch: if absent(&ox.fetch) {
+                extras.fetch
+            } else {
+                ox.fetch
+            },
+            store: if absent(&ox.store) {
+                extras.store
+            } else {
+                ox.store
+            },
         },
     ))
 }
@@ -140,9 +170,7 @@ pub(crate) fn from_credentials(json: &JsValue) -> Result<ConfigInput, Error> {
         return match JsJson.parse_object(&text) {
             Ok(obj) => credentials::from_credentials(&obj),
             Err(NotAnObject::NotJson) => Err(Error::config("credentials are not valid JSON")),
-            Err(NotAnObject::OtherJson) => {
-                Err(Error::config("credentials must be a JSON object"))
-            }
+            Err(NotAnObject::OtherJson) => Err(Error::config("credentials must be a JSON object")),
         };
     }
     if json.is_object() && !js_sys::Array::is_array(json) {

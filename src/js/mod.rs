@@ -58,8 +58,7 @@ extern "C" {
     #[wasm_bindgen(js_name = readEnv, catch)]
     fn read_env(name: &str) -> Result<Option<String>, JsValue>;
     #[wasm_bindgen(js_name = authedFetch)]
-    fn authed_fetch(fetch: &JsValue, input: &JsValue, init: &JsValue, header: &JsValue)
-        -> Promise;
+    fn authed_fetch(fetch: &JsValue, input: &JsValue, init: &JsValue, header: &JsValue) -> Promise;
 
     type SealedStore;
     #[wasm_bindgen(constructor)]
@@ -396,11 +395,17 @@ impl TokenClient {
         let req = request::build(config);
         let headers = Object::new();
         for (name, value) in &req.headers {
-            let _ = Reflect::set(&headers, &JsValue::from_str(name), &JsValue::from_str(value));
+            let _ = Reflect::set(
+                &headers,
+                &JsValue::from_str(name),
+                &JsValue::from_str(value),
+            );
         }
         let fetch = self.fetch_fn();
         if !fetch.is_function() {
-            return Err(Error::config("no fetch function in this runtime (pass config.fetch)"));
+            return Err(Error::config(
+                "no fetch function in this runtime (pass config.fetch)",
+            ));
         }
         let mut retries = 0;
         loop {

@@ -28,7 +28,7 @@ after(async () => {
   await demo?.close();
 });
 
-describe(`require('datacosmos-auth') ${process.env[NESTED] ? '(--no-experimental-require-module)' : ''}`, { timeout: 20_000 }, () => {
+describe(process.env[NESTED] ? "require('datacosmos-auth') (--no-experimental-require-module)" : "require('datacosmos-auth')", { timeout: 20_000 }, () => {
   test('resolves to the CommonJS entry and exports the API', () => {
     const resolved = require.resolve('datacosmos-auth');
     assert.equal(path.basename(resolved), 'node.cjs');

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { startDemo } from '../servers/demo.mjs';
 import { startFaultProxy } from '../servers/faulty.mjs';
 import {
-  DEFAULT_AUDIENCE, PKG_DIR, ROOT, cleanEnv, closedPortUrl, credentialsFile, jwtClaims, run, runCli, tempDir,
+  DEFAULT_AUDIENCE, PKG_DIR, ROOT, cleanEnv, closedPortUrl, credentialsFile, jwtClaims, run, runCli as runCliIn, tempDir,
 } from './helpers.mjs';
 
 const AUD = 'https://cli-audience.example';
@@ -33,6 +33,8 @@ after(async () => {
 });
 
 const env = (extra = {}) => cleanEnv({ DATACOSMOS_TOKEN_URL: demo.tokenUrl, ...extra });
+// Every run happens in the temporary directory (see `run`).
+const runCli = (args, opts) => runCliIn(args, { cwd: tmp.dir, ...opts });
 
 /** Asserts a successful run printed exactly one token line; returns the token. */
 async function assertToken(result) {
@@ -148,6 +150,17 @@ describe('datacosmos-auth token', { timeout: 60_000 }, () => {
     assertFailure(result, 1);
   });
 
+  test('without --credentials or variables it reads ./data_cosmos_api_credentials.json (as --help says)', async () => {
+    const here = tempDir();
+    try {
+      here.write('data_cosmos_api_credentials.json', credentialsFile(frank));
+      const { resourceStatus } = await assertToken(await runCli(['token'], { env: env(), cwd: here.dir }));
+      assert.equal(resourceStatus, 200);
+    } finally {
+      here.cleanup();
+    }
+  });
+
   test('missing credentials: exit 2', async () => {
     assertFailure(await runCli(['token'], { env: env() }), 2);
     assertFailure(await runCli(['token'], { env: env({ DATACOSMOS_CLIENT_ID: 'frank' }) }), 2);
@@ -193,7 +206,7 @@ describe('datacosmos-auth token', { timeout: 60_000 }, () => {
     assert.match(readFileSync(join(PKG_DIR, 'cli.js'), 'utf8'), /^#!\/usr\/bin\/env node\r?\n/);
     const link = join(ROOT, 'node_modules', '.bin', 'datacosmos-auth');
     accessSync(link, constants.X_OK);
-    const result = await run(['token', '--credentials', credentials], { command: link, env: env() });
+    const result = await run(['token', '--credentials', credentials], { command: link, env: env(), cwd: tmp.dir });
     const { resourceStatus } = await assertToken(result);
     assert.equal(resourceStatus, 200);
   });

@@ -192,12 +192,15 @@ export function cleanEnv(extra = {}) {
 }
 
 /**
- * Runs a command (default: `node <cli.js>`) to completion, bounded in time.
+ * Runs a command (default: `node <cli.js>`) to completion, bounded in time, in
+ * `cwd` (the CLI falls back to ./data_cosmos_api_credentials.json there).
  * Resolves { code, signal, stdout, stderr }.
  */
-export function run(args, { env = cleanEnv(), command = process.execPath, timeoutMs = 20_000, input } = {}) {
+export function run(args, {
+  env = cleanEnv(), command = process.execPath, cwd = tmpdir(), timeoutMs = 20_000, input,
+} = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });

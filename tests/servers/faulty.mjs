@@ -22,8 +22,10 @@ export async function startFaultProxy({ target }) {
   const faults = [];
   const requests = [];
 
-  const server = http.createServer(async (req, res) => {
-    req.on('error', () => {});
+  // A client that goes away mid-request rejects the body iteration: just drop it.
+  const server = http.createServer((req, res) => handle(req, res).catch(() => res.destroy()));
+
+  async function handle(req, res) {
     res.on('error', () => {});
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
@@ -56,7 +58,7 @@ export async function startFaultProxy({ target }) {
     const text = isObject ? JSON.stringify(fault.body) : String(fault.body ?? '');
     const type = isObject ? 'application/json' : 'text/plain';
     return send(res, fault.status ?? 500, { 'content-type': type, ...fault.headers }, text);
-  });
+  }
 
   function send(res, status, headers, text) {
     res.writeHead(status, headers);

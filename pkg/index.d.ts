@@ -1,0 +1,113 @@
+/**
+ * datacosmos-auth: OAuth 2.0 client-credentials tokens for the DataCosmos APIs
+ * (Open Cosmos), from one small WebAssembly core for every JavaScript runtime.
+ *
+ * @example
+ * import { TokenClient } from "datacosmos-auth";
+ * const client = TokenClient.fromEnv();          // DATACOSMOS_CLIENT_ID / _SECRET
+ * const res = await client.fetch("https://app.open-cosmos.com/api/data/v0/stac/collections");
+ */
+
+/** Options of a {@link TokenClient}. Only `clientId` and `clientSecret` are required. */
+export interface ClientConfig {
+  /** The client id of your DataCosmos API credentials. */
+  clientId: string;
+  /** The client secret. Keep it on servers: never ship it in a public web app. */
+  clientSecret: string;
+  /** Default `"https://beeapp.open-cosmos.com"`; `null` sends no `audience` parameter. */
+  audience?: string | null;
+  /** Default `"https://login.open-cosmos.com/oauth/token"`; `http:` only for loopback hosts. */
+  tokenUrl?: string;
+  /** The `scope` parameter. */
+  scope?: string;
+  /** More body parameters, e.g. `{ resource: "https://..." }` (RFC 8707). */
+  extraParams?: Record<string, string>;
+  /** Default `"client_secret_post"`. `"client_secret_basic"` follows RFC 6749 §2.3.1. */
+  authMethod?: "client_secret_post" | "client_secret_basic";
+  /** Default `"form"` (RFC 6749); `"json"` as in the DataCosmos curl example. */
+  bodyEncoding?: "form" | "json";
+  /** Default 60: a token with fewer seconds left (at most half its lifetime) is renewed. */
+  refreshLeewaySeconds?: number;
+  /** Default 10000: the limit for one attempt, response body included. */
+  timeoutMs?: number;
+  /** Default 2: retries on network errors, timeouts, 408, 429 and 5xx, honouring Retry-After. */
+  maxRetries?: number;
+  /** A cache shared across isolates or processes (a Workers KV namespace fits as is). */
+  store?: TokenStore;
+  /** Default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** A token with what the client knows about it. */
+export interface TokenInfo {
+  accessToken: string;
+  /** `"Bearer"`. */
+  tokenType: string;
+  /** Expiry in ms since the epoch. */
+  expiresAt: number;
+  scope?: string;
+}
+
+/**
+ * A shared cache. Keys are opaque hashes; values are sealed with AES-GCM under a key
+ * derived from the client secret, so they hold neither the secret nor the token in clear.
+ */
+export interface TokenStore {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  delete?(key: string): Promise<void>;
+}
+
+/** The fields of the DataCosmos credentials file (`data_cosmos_api_credentials.json`). */
+export interface DataCosmosCredentials {
+  client_id: string;
+  client_secret: string;
+  audience?: string;
+  grant_type?: "client_credentials";
+}
+
+/** A DataCosmos token client: caches, renews before expiry, shares one request, retries. */
+export class TokenClient {
+  /** @throws {OAuthError} `invalid_config`, synchronously. */
+  constructor(config: ClientConfig);
+  /** From the DataCosmos credentials file (its text or the parsed object). */
+  static fromCredentials(json: string | DataCosmosCredentials | object, overrides?: Partial<ClientConfig>): TokenClient;
+  /**
+   * From `DATACOSMOS_CLIENT_ID`, `DATACOSMOS_CLIENT_SECRET`, `DATACOSMOS_AUDIENCE`,
+   * `DATACOSMOS_TOKEN_URL`, `DATACOSMOS_SCOPE` (or the SDK's `AUTHENTICATION__*`).
+   * Without `env`: `Deno.env` or `process.env`. In a Worker pass the `env` binding.
+   */
+  static fromEnv(env?: Record<string, string | undefined>, overrides?: Partial<ClientConfig>): TokenClient;
+  /** The access token; cached; concurrent callers share one request. */
+  getToken(): Promise<string>;
+  getTokenInfo(): Promise<TokenInfo>;
+  /** E.g. `"Bearer eyJ..."`. */
+  authorizationHeader(): Promise<string>;
+  /** `fetch` with the Authorization header; on a 401 it refreshes once and retries once. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** A fresh exchange (no cache read; updates the cache): the endpoint's JSON response. */
+  fetchTokenResponse(): Promise<Record<string, unknown>>;
+  /** Forgets the cached token (memory and store). */
+  clear(): void;
+  /** Frees the WebAssembly memory of this client. */
+  free(): void;
+}
+
+/** One-shot: shares a module-level cache keyed by tokenUrl, clientId, audience, scope (and secret). */
+export function getToken(config: ClientConfig): Promise<string>;
+
+/** Every failure: branch on `code`. */
+export class OAuthError extends Error {
+  name: "OAuthError";
+  /**
+   * The server's RFC 6749 `error` (e.g. `"invalid_client"`), or one of `"invalid_config"`,
+   * `"network_error"`, `"timeout"`, `"invalid_response"`, `"http_error"`.
+   */
+  code: string;
+  /** The server's `error_description` (secrets redacted). */
+  description?: string;
+  /** The server's `error_uri`. */
+  uri?: string;
+  /** The HTTP status where a response arrived. */
+  status?: number;
+}
