@@ -29,17 +29,24 @@ pub const MAX_TIMEOUT_MS: u32 = 600_000;
 /// The value is only read to build the request ([`ClientSecret::expose`]) and to
 /// [`redact`](ClientSecret::redact) text that might echo it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ClientSecret(String);
+pub struct ClientSecret(String, Option<String>);
 
 impl ClientSecret {
     /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Self {
-        ClientSecret(secret.into())
+        ClientSecret(secret.into(), None)
     }
 
     /// The secret itself, for the request only.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// Also redact the HTTP Basic credential of `client_id` with this secret, which
+    /// some servers echo back.
+    fn bind_client_id(&mut self, client_id: &str) {
+        let pair = format!("{}:{}", form_urlencode(client_id), form_urlencode(&self.0));
+        self.1 = Some(crate::encoding::base64_encode(pair.as_bytes()));
     }
 
     /// `text` with every occurrence of the secret replaced by `[redacted]`: as is,
@@ -52,7 +59,8 @@ impl ClientSecret {
         }
         let form = form_urlencode(&self.0);
         let pct = form.replace('+', "%20");
-        for needle in [self.0.as_str(), form.as_str(), pct.as_str()] {
+        let basic = self.1.as_deref().unwrap_or(&self.0);
+        for needle in [basic, self.0.as_str(), form.as_str(), pct.as_str()] {
             if out.contains(needle) {
                 out = out.replace(needle, "[redacted]");
             }
@@ -214,11 +222,12 @@ impl Config {
             Some(_) => return Err(Error::config("clientId must not be empty")),
             None => return Err(Error::config("clientId is required")),
         };
-        let client_secret = match input.client_secret {
+        let mut client_secret = match input.client_secret {
             Some(s) if !s.expose().is_empty() => s,
             Some(_) => return Err(Error::config("clientSecret must not be empty")),
             None => return Err(Error::config("clientSecret is required")),
         };
+        client_secret.bind_client_id(&client_id);
         let audience = match input.audience {
             Audience::Default => Some(DEFAULT_AUDIENCE.to_owned()),
             Audience::Omit => None,
@@ -618,6 +627,17 @@ mod tests {
             "x [redacted] y [redacted] z [redacted]"
         );
         assert_eq!(s.redact("nothing here"), "nothing here");
+        // Once bound to its client, the Basic credential too (RFC 6749 §2.3.1 form).
+        let c = Config::new(ConfigInput {
+            client_secret: Some(s),
+            ..input()
+        })
+        .unwrap();
+        let basic = crate::encoding::base64_encode(b"id:a+b%2Fc");
+        assert_eq!(
+            c.client_secret.redact(&format!("got Basic {basic}")),
+            "got Basic [redacted]"
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@
 
 mod api;
 mod config;
+#[cfg(test)]
+mod tests;
 
 use crate::cache::{self, Clock, TokenCache};
 use crate::config::{ClientSecret, Config};

@@ -206,6 +206,13 @@ describe('secrets never leak', { timeout: 30_000 }, () => {
     });
   }
 
+  test('a server echoing the Basic credential it received: not in the error', async () => {
+    const credential = Buffer.from(`bob:${SECRET}`).toString('base64'); // no character here needs form-encoding
+    proxy.queue({ status: 401, body: { error: 'invalid_client', error_description: `bad Authorization: Basic ${credential}` } });
+    const err = await rejectsOAuth(OAuthError, client({ authMethod: 'client_secret_basic', maxRetries: 0 }).getToken(), { code: 'invalid_client', status: 401 });
+    assertNoSecret(err, credential);
+  });
+
   test('a Basic client: the Authorization header never appears in an error', async () => {
     proxy.queue({ status: 401, body: { error: 'invalid_client', error_description: 'no' } });
     const basic = Buffer.from(`bob:${SECRET}`).toString('base64');
