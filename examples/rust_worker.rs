@@ -28,5 +28,7 @@ fn main() {
         let _pending = worker::authorization(|_| None);
     }
     #[cfg(not(target_arch = "wasm32"))]
-    println!("datacosmos-auth's TokenClient runs on wasm32-unknown-unknown; the pure core builds here.");
+    println!(
+        "datacosmos-auth's TokenClient runs on wasm32-unknown-unknown; the pure core builds here."
+    );
 }
