@@ -37,7 +37,7 @@ $(PKG_WASM): $(SOURCES) scripts/package.mjs
 	cargo build --release --target wasm32-unknown-unknown --quiet
 	$(WASM_BINDGEN) $(TARGET_WASM) --out-dir pkg --out-name datacosmos_auth --target web \
 	  --no-typescript --remove-name-section --remove-producers-section --omit-default-module-path
-	$(WASM_OPT) -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+	$(WASM_OPT) -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	  --enable-mutable-globals --enable-reference-types --enable-multivalue \
 	  --strip-debug --strip-producers $(PKG_WASM) -o $(PKG_WASM)
 	node scripts/package.mjs

@@ -1,6 +1,6 @@
 //! When a cached token may still be used, over a [`Clock`], with no I/O.
 
-use crate::encoding::json_string_into;
+use crate::encoding::{json_string_into, push_decimal};
 use crate::json::{Field, Json, JsonObject};
 use crate::Token;
 
@@ -78,11 +78,10 @@ pub fn encode_entry(t: &Token) -> String {
     s.push_str(",\"tokenType\":");
     json_string_into(&mut s, &t.token_type);
     // Whole milliseconds, printed as integers (float printing costs kilobytes of wasm).
-    s.push_str(&format!(
-        ",\"obtainedAt\":{},\"expiresAt\":{}",
-        t.obtained_at_ms.max(0.0) as u64,
-        t.expires_at_ms.max(0.0) as u64
-    ));
+    s.push_str(",\"obtainedAt\":");
+    push_decimal(&mut s, t.obtained_at_ms.max(0.0) as u64);
+    s.push_str(",\"expiresAt\":");
+    push_decimal(&mut s, t.expires_at_ms.max(0.0) as u64);
     if let Some(scope) = &t.scope {
         s.push_str(",\"scope\":");
         json_string_into(&mut s, scope);

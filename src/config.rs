@@ -4,7 +4,7 @@
 //! [`Config::new`] checks it once and fills in the DataCosmos defaults, so the rest of
 //! the client works only with valid values.
 
-use crate::encoding::form_urlencode;
+use crate::encoding::{form_urlencode, form_urlencode_into};
 use crate::Error;
 use core::fmt;
 
@@ -45,8 +45,7 @@ impl ClientSecret {
     /// Also redact the HTTP Basic credential of `client_id` with this secret, which
     /// some servers echo back.
     fn bind_client_id(&mut self, client_id: &str) {
-        let pair = format!("{}:{}", form_urlencode(client_id), form_urlencode(&self.0));
-        self.1 = Some(crate::encoding::base64_encode(pair.as_bytes()));
+        self.1 = Some(basic_credential(client_id, &self.0));
     }
 
     /// `text` with every occurrence of the secret replaced by `[redacted]`: as is,
@@ -61,12 +60,48 @@ impl ClientSecret {
         let pct = form.replace('+', "%20");
         let basic = self.1.as_deref().unwrap_or(&self.0);
         for needle in [basic, self.0.as_str(), form.as_str(), pct.as_str()] {
-            if out.contains(needle) {
-                out = out.replace(needle, "[redacted]");
+            if let Some(replaced) = replace_all(&out, needle, "[redacted]") {
+                out = replaced;
             }
         }
         out
     }
+}
+
+/// `text` with every occurrence of `needle` (left to right, not overlapping) replaced
+/// by `with`, or `None` if there is none. `str::replace` with a `&str` pattern would
+/// bring core's two-way searcher into the wasm; the texts here are short.
+fn replace_all(text: &str, needle: &str, with: &str) -> Option<String> {
+    let (t, n) = (text.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    let (mut done, mut i) = (0, 0);
+    while i < t.len() {
+        if t[i..].starts_with(n) {
+            // A match of a whole UTF-8 needle starts and ends on char boundaries.
+            out.push_str(text.get(done..i).unwrap_or_default());
+            out.push_str(with);
+            i += n.len();
+            done = i;
+        } else {
+            i += 1;
+        }
+    }
+    if done == 0 {
+        return None;
+    }
+    out.push_str(text.get(done..).unwrap_or_default());
+    Some(out)
+}
+
+/// The HTTP Basic credential: base64 of the form-urlencoded `id:secret` (RFC 6749 §2.3.1).
+pub(crate) fn basic_credential(client_id: &str, secret: &str) -> String {
+    let mut pair = form_urlencode(client_id);
+    pair.push(':');
+    form_urlencode_into(&mut pair, secret);
+    crate::encoding::base64_encode(pair.as_bytes())
 }
 
 impl fmt::Debug for ClientSecret {
@@ -186,6 +221,9 @@ pub struct Config {
     pub max_retries: u32,
 }
 
+// The limits are spelled out in their messages (no integer formatting in the wasm).
+const _: () = assert!(MAX_TIMEOUT_MS == 600_000 && MAX_RETRIES_LIMIT == 10);
+
 /// Body parameters the client sets itself; `extraParams` may not set them.
 const RESERVED_PARAMS: [&str; 5] = [
     "grant_type",
@@ -254,9 +292,9 @@ impl Config {
                 return Err(Error::config("extraParams has an empty name"));
             }
             if RESERVED_PARAMS.contains(&name.as_str()) {
-                return Err(Error::config(format!(
-                    "extraParams may not set `{name}`; use the dedicated option"
-                )));
+                return Err(Error::config(
+                    "extraParams may not set `".to_owned() + name + "`; use the dedicated option",
+                ));
             }
         }
         let auth_method = match input.auth_method.as_deref() {
@@ -283,15 +321,13 @@ impl Config {
         }
         let timeout = input.timeout_ms.unwrap_or(f64::from(DEFAULT_TIMEOUT_MS));
         if !(timeout.is_finite() && timeout >= 1.0 && timeout <= f64::from(MAX_TIMEOUT_MS)) {
-            return Err(Error::config(format!(
-                "timeoutMs must be a number from 1 to {MAX_TIMEOUT_MS}"
-            )));
+            return Err(Error::config("timeoutMs must be a number from 1 to 600000"));
         }
         let retries = input.max_retries.unwrap_or(f64::from(DEFAULT_MAX_RETRIES));
         if !(retries.fract() == 0.0 && (0.0..=f64::from(MAX_RETRIES_LIMIT)).contains(&retries)) {
-            return Err(Error::config(format!(
-                "maxRetries must be a whole number from 0 to {MAX_RETRIES_LIMIT}"
-            )));
+            return Err(Error::config(
+                "maxRetries must be a whole number from 0 to 10",
+            ));
         }
         Ok(Config {
             client_id,
@@ -313,7 +349,7 @@ impl Config {
 /// no user info, no fragment (RFC 6749 §3.2), no white space, backslashes or control
 /// characters (where URL parsers disagree).
 pub fn check_token_url(url: &str) -> Result<(), Error> {
-    let bad = |why: &str| Err(Error::config(format!("tokenUrl {why}")));
+    let bad = |why: &str| Err(Error::config("tokenUrl ".to_owned() + why));
     // ASCII checks only: Unicode tables would cost kilobytes of wasm, and a non-ASCII
     // space in a host fails the runtime's own URL parsing anyway.
     if url
@@ -359,9 +395,11 @@ pub fn check_token_url(url: &str) -> Result<(), Error> {
 
 fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
     if let Some(rest) = authority.strip_prefix('[') {
-        let end = rest.find(']')?;
-        let host = &authority[..end + 2];
-        match &rest[end + 1..] {
+        // `get` and `split_once`, not indexing: a slicing panic would pull its
+        // message formatting (char `Debug`, Unicode tables) into the wasm.
+        let (inner, after) = rest.split_once(']')?;
+        let host = authority.get(..inner.len() + 2)?;
+        match after {
             "" => Some((host, None)),
             p => Some((host, Some(p.strip_prefix(':')?))),
         }
@@ -617,6 +655,25 @@ mod tests {
         .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!format!("{:?}", input()).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn replace_all_is_str_replace() {
+        for (text, needle) in [
+            ("aaaa", "aa"),
+            ("xaay", "a"),
+            ("née née", "é n"),
+            ("abc", "abcd"),
+            ("", "a"),
+            ("abab", "b"),
+        ] {
+            let want = text.contains(needle).then(|| text.replace(needle, "[r]"));
+            assert_eq!(
+                replace_all(text, needle, "[r]"),
+                want,
+                "{text:?} {needle:?}"
+            );
+        }
     }
 
     #[test]

@@ -18,9 +18,9 @@ pub fn from_credentials(obj: &impl JsonObject) -> Result<ConfigInput, Error> {
             Field::Missing | Field::Null => Ok(None),
             Field::Str(s) if s.is_empty() => Ok(None),
             Field::Str(s) => Ok(Some(s)),
-            _ => Err(Error::config(format!(
-                "credentials: `{name}` must be a string"
-            ))),
+            _ => Err(Error::config(
+                "credentials: `".to_owned() + name + "` must be a string",
+            )),
         }
     };
     match string("grant_type")?.as_deref() {
@@ -56,6 +56,11 @@ pub const ENV_VARS: [(&str, Option<&str>); 5] = [
 /// `DATACOSMOS_TOKEN_URL` and `DATACOSMOS_SCOPE` through `get`, each falling back to
 /// the SDK's `AUTHENTICATION__*` name. Empty values count as unset.
 pub fn from_env(get: impl Fn(&str) -> Option<String>) -> ConfigInput {
+    from_env_dyn(&get)
+}
+
+/// [`from_env`] compiled once, whatever the caller's closure type.
+fn from_env_dyn(get: &dyn Fn(&str) -> Option<String>) -> ConfigInput {
     let read = |i: usize| {
         let (name, fallback) = ENV_VARS[i];
         let get = |n: &str| get(n).filter(|v| !v.is_empty());

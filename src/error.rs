@@ -9,6 +9,7 @@
 //! Text that comes from the server is redacted (see [`crate::config::ClientSecret::redact`])
 //! before it is stored here, because some servers echo request parameters back.
 
+use crate::encoding::push_decimal;
 use core::fmt;
 
 /// Why a token could not be obtained.
@@ -118,8 +119,11 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// The human-readable text (what `Display` prints), built without `core::fmt`:
+    /// integer formatting and padding would cost the wasm a few kilobytes.
+    pub(crate) fn message(&self) -> String {
+        let mut m = String::with_capacity(64);
         match self {
             Error::OAuth {
                 error,
@@ -127,33 +131,57 @@ impl fmt::Display for Error {
                 status,
                 ..
             } => {
-                f.write_str(error)?;
+                m.push_str(error);
                 if let Some(d) = description {
-                    write!(f, ": {d}")?;
+                    m.push_str(": ");
+                    m.push_str(d);
                 }
-                write!(f, " (HTTP {status})")
+                m.push_str(" (HTTP ");
+                push_decimal(&mut m, u64::from(*status));
+                m.push(')');
             }
             Error::Http { status } => {
-                write!(
-                    f,
-                    "token endpoint answered HTTP {status} without an OAuth error"
-                )
+                m.push_str("token endpoint answered HTTP ");
+                push_decimal(&mut m, u64::from(*status));
+                m.push_str(" without an OAuth error");
             }
             Error::InvalidResponse { status, reason } => {
-                write!(f, "invalid token response (HTTP {status}): {reason}")
+                m.push_str("invalid token response (HTTP ");
+                push_decimal(&mut m, u64::from(*status));
+                m.push_str("): ");
+                m.push_str(reason);
             }
-            Error::Network { message } => write!(f, "network error: {message}"),
+            Error::Network { message } => {
+                m.push_str("network error: ");
+                m.push_str(message);
+            }
             Error::Timeout { after_ms } => {
-                write!(f, "token request timed out after {after_ms} ms")
+                m.push_str("token request timed out after ");
+                push_decimal(&mut m, u64::from(*after_ms));
+                m.push_str(" ms");
             }
-            Error::InvalidConfig { reason } => write!(f, "invalid config: {reason}"),
+            Error::InvalidConfig { reason } => {
+                m.push_str("invalid config: ");
+                m.push_str(reason);
+            }
         }
+        m
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({}: {self})", self.code())
+        f.write_str("Error(")?;
+        f.write_str(self.code())?;
+        f.write_str(": ")?;
+        f.write_str(&self.message())?;
+        f.write_str(")")
     }
 }
 

@@ -1,8 +1,8 @@
 //! Builds the client-credentials token request (RFC 6749 §4.4.2) from a [`Config`],
 //! with no I/O.
 
-use crate::config::{AuthMethod, BodyEncoding, Config};
-use crate::encoding::{base64_encode, form_urlencode, form_urlencode_into, json_string_into};
+use crate::config::{basic_credential, AuthMethod, BodyEncoding, Config};
+use crate::encoding::{form_urlencode_into, json_string_into};
 use core::fmt;
 
 /// An HTTP request ready to send: always `POST`, with `redirect: "manual"`.
@@ -47,15 +47,8 @@ pub fn build(config: &Config) -> TokenRequest {
             params.push(("client_secret", config.client_secret.expose()));
         }
         AuthMethod::ClientSecretBasic => {
-            let pair = format!(
-                "{}:{}",
-                form_urlencode(&config.client_id),
-                form_urlencode(config.client_secret.expose())
-            );
-            headers.push((
-                "authorization",
-                format!("Basic {}", base64_encode(pair.as_bytes())),
-            ));
+            let credential = basic_credential(&config.client_id, config.client_secret.expose());
+            headers.push(("authorization", "Basic ".to_owned() + &credential));
         }
     }
     if let Some(a) = &config.audience {

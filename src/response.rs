@@ -35,7 +35,10 @@ pub struct Token {
 impl Token {
     /// The `Authorization` header value, e.g. `Bearer eyJ...`.
     pub fn authorization(&self) -> String {
-        format!("{} {}", self.token_type, self.access_token)
+        let mut header = self.token_type.clone();
+        header.push(' ');
+        header.push_str(&self.access_token);
+        header
     }
 }
 

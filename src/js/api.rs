@@ -9,18 +9,35 @@ use js_sys::Promise;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-fn throw(err: &Error, input: &ConfigInput) -> JsValue {
-    match &input.client_secret {
-        Some(secret) => to_js_error(err, secret),
-        None => to_js_error(err, &crate::ClientSecret::new("")),
-    }
+/// `err` for JavaScript, before any secret is known (nothing to redact).
+fn throw(err: &Error) -> JsValue {
+    to_js_error(err, &crate::ClientSecret::new(""))
+}
+
+/// `input` validated, or the JS error, redacted with the secret it gave.
+fn validate(input: ConfigInput) -> Result<Config, JsValue> {
+    let secret = input.client_secret.clone();
+    Config::new(input).map_err(|e| match &secret {
+        Some(secret) => to_js_error(&e, secret),
+        None => throw(&e),
+    })
 }
 
 fn build(input: ConfigInput, extras: Extras) -> Result<TokenClient, JsValue> {
-    match Config::new(input.clone()) {
-        Ok(config) => Ok(TokenClient::with_extras(config, extras)),
-        Err(e) => Err(throw(&e, &input)),
-    }
+    Ok(TokenClient::with_extras(validate(input)?, extras))
+}
+
+/// A client from `base` (a credentials file or the environment) and `overrides`.
+fn client_from(
+    base: Result<ConfigInput, Error>,
+    overrides: &JsValue,
+) -> Result<JsTokenClient, JsValue> {
+    let (input, extras) = base
+        .and_then(|base| config::with_overrides(base, Extras::default(), overrides))
+        .map_err(|e| throw(&e))?;
+    Ok(JsTokenClient {
+        client: build(input, extras)?,
+    })
 }
 
 /// The JavaScript `TokenClient`.
@@ -35,13 +52,9 @@ impl JsTokenClient {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<JsTokenClient, JsValue> {
         if config.is_undefined() || config.is_null() {
-            return Err(throw(
-                &Error::config("a config object is required"),
-                &ConfigInput::default(),
-            ));
+            return Err(throw(&Error::config("a config object is required")));
         }
-        let (input, extras) =
-            config::read(&config).map_err(|e| throw(&e, &ConfigInput::default()))?;
+        let (input, extras) = config::read(&config).map_err(|e| throw(&e))?;
         Ok(JsTokenClient {
             client: build(input, extras)?,
         })
@@ -50,25 +63,13 @@ impl JsTokenClient {
     /// A client from the DataCosmos credentials file (string or object) and overrides.
     #[wasm_bindgen(js_name = fromCredentials)]
     pub fn from_credentials(json: JsValue, overrides: JsValue) -> Result<JsTokenClient, JsValue> {
-        let none = ConfigInput::default();
-        let base = config::from_credentials(&json).map_err(|e| throw(&e, &none))?;
-        let (input, extras) = config::with_overrides(base, Extras::default(), &overrides)
-            .map_err(|e| throw(&e, &none))?;
-        Ok(JsTokenClient {
-            client: build(input, extras)?,
-        })
+        client_from(config::from_credentials(&json), &overrides)
     }
 
     /// A client from environment variables (`env`, or `Deno.env` / `process.env`).
     #[wasm_bindgen(js_name = fromEnv)]
     pub fn from_env(env: JsValue, overrides: JsValue) -> Result<JsTokenClient, JsValue> {
-        let none = ConfigInput::default();
-        let base = config::from_env(&env).map_err(|e| throw(&e, &none))?;
-        let (input, extras) = config::with_overrides(base, Extras::default(), &overrides)
-            .map_err(|e| throw(&e, &none))?;
-        Ok(JsTokenClient {
-            client: build(input, extras)?,
-        })
+        client_from(config::from_env(&env), &overrides)
     }
 
     /// The access token (cached; concurrent callers share one request).
@@ -113,7 +114,7 @@ impl JsTokenClient {
     #[wasm_bindgen(js_name = fetchTokenResponse)]
     pub fn fetch_token_response(&self) -> Promise {
         let client = self.client.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        super::spawn(async move {
             let secret = client.inner.config.client_secret.clone();
             let (token, body) = client
                 .exchange()
@@ -150,19 +151,13 @@ thread_local! {
 pub fn get_token(config: JsValue) -> Promise {
     let (input, extras) = match config::read(&config) {
         Ok(v) => v,
-        Err(e) => return Promise::reject(&throw(&e, &ConfigInput::default())),
+        Err(e) => return Promise::reject(&throw(&e)),
     };
-    let config = match Config::new(input.clone()) {
+    let config = match validate(input) {
         Ok(c) => c,
-        Err(e) => return Promise::reject(&throw(&e, &input)),
+        Err(e) => return Promise::reject(&e),
     };
-    let key = [
-        config.token_url.as_str(),
-        &config.client_id,
-        config.audience.as_deref().unwrap_or("\u{1}"),
-        config.scope.as_deref().unwrap_or("\u{1}"),
-    ]
-    .join("\0");
+    let key = super::store_key(&config);
     let client = SHARED.with(|shared| {
         let mut shared = shared.borrow_mut();
         let same = |s: &Shared| {

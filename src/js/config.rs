@@ -45,7 +45,7 @@ fn string(obj: &JsValue, name: &str) -> Result<Option<String>, Error> {
     } else {
         v.as_string()
             .map(Some)
-            .ok_or_else(|| Error::config(format!("{name} must be a string")))
+            .ok_or_else(|| Error::config(name.to_owned() + " must be a string"))
     }
 }
 
@@ -56,7 +56,7 @@ fn number(obj: &JsValue, name: &str) -> Result<Option<f64>, Error> {
     } else {
         v.as_f64()
             .map(Some)
-            .ok_or_else(|| Error::config(format!("{name} must be a number")))
+            .ok_or_else(|| Error::config(name.to_owned() + " must be a number"))
     }
 }
 
@@ -75,7 +75,7 @@ pub(crate) fn read(value: &JsValue) -> Result<(ConfigInput, Extras), Error> {
     for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
         if !OPTIONS.contains(&key.as_str()) {
-            return Err(Error::config(format!("unknown option `{key}`")));
+            return Err(Error::config("unknown option `".to_owned() + &key + "`"));
         }
     }
     let secret = member(value, "clientSecret");
@@ -103,8 +103,9 @@ pub(crate) fn read(value: &JsValue) -> Result<(ConfigInput, Extras), Error> {
         let mut params = Vec::new();
         for key in Object::keys(extra.unchecked_ref::<Object>()).iter() {
             let name = key.as_string().unwrap_or_default();
-            let v = string(&extra, &name)
-                .map_err(|_| Error::config(format!("extraParams.{name} must be a string")))?;
+            let v = string(&extra, &name).map_err(|_| {
+                Error::config("extraParams.".to_owned() + &name + " must be a string")
+            })?;
             params.push((name, v.unwrap_or_default()));
         }
         Some(params)

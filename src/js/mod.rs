@@ -24,6 +24,8 @@ use crate::retry::{self, Decision};
 use crate::{request, Error, Token};
 use js_sys::{Object, Promise, Reflect};
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -73,6 +75,13 @@ extern "C" {
     fn delete(this: &SealedStore) -> Promise;
 }
 
+/// `future_to_promise` for any future, compiled once: each instance is another copy of
+/// the executor's glue in the wasm.
+pub(crate) fn spawn(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let future: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
+    future_to_promise(future)
+}
+
 /// `Date.now()`.
 struct JsClock;
 impl Clock for JsClock {
@@ -118,7 +127,7 @@ impl Json for JsJson {
 fn to_js_error(err: &Error, secret: &ClientSecret) -> JsValue {
     JsOAuthError::new(
         &secret.redact(err.code()),
-        &secret.redact(&err.to_string()),
+        &secret.redact(&err.message()),
         err.status(),
         err.description().map(|d| secret.redact(d)),
         err.uri().map(|u| secret.redact(u)),
@@ -166,6 +175,27 @@ fn token_info(token: &Token) -> JsValue {
         set("scope", JsValue::from_str(s));
     }
     o.into()
+}
+
+/// The token URL, client id, audience and scope, NUL-separated (`\u{1}` for none):
+/// what identifies a token in the store and in `getToken`'s shared clients.
+fn store_key(config: &Config) -> String {
+    let mut key = String::with_capacity(128);
+    for (i, part) in [
+        config.token_url.as_str(),
+        &config.client_id,
+        config.audience.as_deref().unwrap_or("\u{1}"),
+        config.scope.as_deref().unwrap_or("\u{1}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            key.push('\0');
+        }
+        key.push_str(part);
+    }
+    key
 }
 
 /// What [`TokenClient::token_info`] returns (the JavaScript `TokenInfo`).
@@ -222,13 +252,7 @@ impl TokenClient {
 
     pub(crate) fn with_extras(config: Config, extras: Extras) -> TokenClient {
         let store = (!extras.store.is_undefined() && !extras.store.is_null()).then(|| {
-            let parts = format!(
-                "{}\0{}\0{}\0{}",
-                config.token_url,
-                config.client_id,
-                config.audience.as_deref().unwrap_or("\u{1}"),
-                config.scope.as_deref().unwrap_or("\u{1}")
-            );
+            let parts = store_key(&config);
             SealedStore::new(
                 &extras.store,
                 config.client_secret.expose(),
@@ -269,7 +293,10 @@ impl TokenClient {
     /// Any [`Error`] of the exchange.
     pub async fn authorization_header(&self) -> Result<String, Error> {
         let info = self.token_info().await?;
-        Ok(format!("{} {}", info.token_type, info.access_token))
+        let mut header = info.token_type;
+        header.push(' ');
+        header.push_str(&info.access_token);
+        Ok(header)
     }
 
     /// The token with its type, expiry and scope.
@@ -340,7 +367,7 @@ impl TokenClient {
         drop(st);
         let this = self.clone();
         let use_store = stale.is_none();
-        let promise = future_to_promise(async move {
+        let promise = spawn(async move {
             let result = this.obtain(use_store).await;
             let inner = &this.inner;
             let mut st = inner.state.borrow_mut();
