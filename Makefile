@@ -58,7 +58,7 @@ test-rust:
 
 test-wasm: setup
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner \
-	  cargo test --target wasm32-unknown-unknown --lib --quiet
+	  cargo test --target wasm32-unknown-unknown --lib
 
 test-node: build
 	node --test --test-concurrency=1 tests/node/
