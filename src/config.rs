@@ -419,15 +419,16 @@ pub fn is_loopback_host(host: &str) -> bool {
     if host == "[::1]" || host == "[0:0:0:0:0:0:0:1]" {
         return true;
     }
-    let octets: Vec<&str> = host.split('.').collect();
-    octets.len() == 4
-        && octets[0] == "127"
-        && octets.iter().all(|o| {
-            !o.is_empty()
-                && o.len() <= 3
-                && o.bytes().all(|b| b.is_ascii_digit())
-                && o.parse::<u16>().is_ok_and(|n| n <= 255)
-        })
+    let mut count = 0;
+    host.split('.').all(|o| {
+        count += 1;
+        count <= 4
+            && (count > 1 || o == "127")
+            && !o.is_empty()
+            && o.len() <= 3
+            && o.bytes().all(|b| b.is_ascii_digit())
+            && o.parse::<u16>().is_ok_and(|n| n <= 255)
+    }) && count == 4
 }
 
 #[cfg(test)]

@@ -70,8 +70,13 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
 
 /// An HTTP date (RFC 9110 §5.6.7) in ms since the epoch.
 pub fn parse_http_date(s: &str) -> Option<f64> {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    let (day, month, year, time) = match words.as_slice() {
+    let mut words = [""; 6];
+    let mut n = 0;
+    for w in s.split_whitespace() {
+        *words.get_mut(n)? = w;
+        n += 1;
+    }
+    let (day, month, year, time) = match words.get(..n)? {
         // Sun, 06 Nov 1994 08:49:37 GMT
         [_, d, m, y, t, "GMT"] => (*d, *m, y.parse::<i64>().ok()?, *t),
         // Sunday, 06-Nov-94 08:49:37 GMT
