@@ -13,7 +13,7 @@ TARGET_WASM := target/wasm32-unknown-unknown/release/datacosmos_auth.wasm
 PKG_WASM := pkg/datacosmos_auth_bg.wasm
 export PATH := $(TOOLS)/bin:$(PATH)
 
-.PHONY: setup build demo test test-rust test-wasm test-node lint size clean
+.PHONY: setup setup-system build demo test test-rust test-wasm test-node test-runtimes test-browser bench lint size clean
 
 setup: $(WASM_BINDGEN) node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -65,6 +65,30 @@ test-node: build
 
 size: build
 	node scripts/size.mjs
+
+# Debian packages some suites need (Chromium for browser tests, redis-server for the
+# shared-store tests); installed only where missing.
+setup-system:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# The packed tarball in consumer projects: Node ESM/CJS, workerd, Deno, Bun, TypeScript, publint, attw.
+test-runtimes: build
+	bash tests/runtimes/run.sh
+
+# Chromium (./web entry, the www page, bundler outputs).
+test-browser: build setup-system
+	bash tests/browser/run.sh
+
+# Benchmarks (not part of make test): regenerates bench/REPORT.md.
+bench: build
+	bash bench/run.sh
 
 clean:
 	cargo clean
