@@ -65,8 +65,17 @@ function env(name) {
   return v === undefined || v === "" ? undefined : v;
 }
 
+// With --json the token endpoint's answer is printed as received: the fetch the
+// client uses keeps a copy of the last response.
+let lastResponse;
+const keepingFetch = async (url, init) => {
+  const res = await fetch(url, init);
+  lastResponse = res.clone();
+  return res;
+};
+
 function client(opts) {
-  const overrides = {};
+  const overrides = opts.json ? { fetch: keepingFetch } : {};
   const tokenUrl = opts.tokenUrl ?? env("DATACOSMOS_TOKEN_URL") ?? env("AUTHENTICATION__TOKEN_URL");
   const scope = opts.scope ?? env("DATACOSMOS_SCOPE");
   if (tokenUrl) overrides.tokenUrl = tokenUrl;
@@ -102,7 +111,8 @@ async function main(argv) {
       return 0;
     }
     const c = client(opts);
-    const out = opts.json ? JSON.stringify(await c.fetchTokenResponse()) : await c.getToken();
+    const token = await c.getToken();
+    const out = opts.json ? JSON.stringify(await lastResponse.json()) : token;
     process.stdout.write(`${out}\n`);
     return 0;
   } catch (e) {

@@ -36,6 +36,12 @@ export interface ClientConfig {
   store?: TokenStore;
   /** Default `globalThis.fetch`. */
   fetch?: typeof fetch;
+  /**
+   * Workers' `ctx.waitUntil` (or any function taking a promise): store writes are handed
+   * to it instead of delaying the token. In a Worker, pass `(p) => ctx.waitUntil(p)` for
+   * the current request's `ctx`.
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** A token with what the client knows about it. */
@@ -56,7 +62,28 @@ export interface TokenStore {
   get(key: string): Promise<string | null>;
   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
   delete?(key: string): Promise<void>;
+  /**
+   * Atomically sets `key` if it is absent, expiring after `ttlMs`; resolves whether it
+   * was set. Used for the refresh lease (one client renews, the others keep using the
+   * stored token); without it the lease is a best-effort write-then-read.
+   */
+  add?(key: string, value: string, options: { ttlMs: number }): Promise<boolean>;
 }
+
+/** A store in this process's memory. */
+export function memoryStore(): TokenStore;
+/** A Cloudflare Workers KV namespace binding (best-effort lease: KV is eventually consistent). */
+export function kvStore(namespace: {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
+}): TokenStore;
+/** The Workers / Web Cache API: `caches.default`, or `await caches.open(name)`. */
+export function cacheStore(cache: Cache, options?: { origin?: string }): TokenStore;
+/** Deno KV (`await Deno.openKv()`), with an atomic lease. */
+export function denoKvStore(kv: unknown, options?: { prefix?: unknown[] }): TokenStore;
+/** Redis: node-redis, ioredis or Upstash's REST client; the lease is `SET NX PX`. */
+export function redisStore(client: unknown, options?: { flavor?: "node-redis" | "ioredis" | "upstash" }): TokenStore;
 
 /** The fields of the DataCosmos credentials file (`data_cosmos_api_credentials.json`). */
 export interface DataCosmosCredentials {
@@ -85,8 +112,6 @@ export class TokenClient {
   authorizationHeader(): Promise<string>;
   /** `fetch` with the Authorization header; on a 401 it refreshes once and retries once. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  /** A fresh exchange (no cache read; updates the cache): the endpoint's JSON response. */
-  fetchTokenResponse(): Promise<Record<string, unknown>>;
   /** Forgets the cached token (memory and store). */
   clear(): void;
   /** Frees the WebAssembly memory of this client. */

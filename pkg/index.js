@@ -10,3 +10,4 @@ initSync({ module: buf });
 
 export { TokenClient, getToken } from "./datacosmos_auth.js";
 export const OAuthError = __OAuthError();
+export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";

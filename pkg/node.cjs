@@ -9,3 +9,4 @@ glue.initSync({ module: readFileSync(join(__dirname, "datacosmos_auth_bg.wasm"))
 exports.TokenClient = glue.TokenClient;
 exports.getToken = glue.getToken;
 exports.OAuthError = glue.__OAuthError();
+Object.assign(exports, require("./stores.cjs"));

@@ -6,3 +6,4 @@ initSync({ module: readFileSync(new URL("./datacosmos_auth_bg.wasm", import.meta
 
 export { TokenClient, getToken } from "./datacosmos_auth.js";
 export const OAuthError = __OAuthError();
+export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";

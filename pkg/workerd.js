@@ -7,3 +7,4 @@ initSync({ module: wasm });
 
 export { TokenClient, getToken } from "./datacosmos_auth.js";
 export const OAuthError = __OAuthError();
+export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";

@@ -28,7 +28,9 @@ pub fn is_fresh(token: &Token, now_ms: f64, leeway_ms: f64) -> bool {
 /// the ready-made JavaScript `TokenInfo` there).
 #[derive(Debug)]
 pub struct TokenCache<X = ()> {
-    entry: Option<(Token, X)>,
+    /// The token, its payload, and until when it is used even though it is due for
+    /// renewal (while another holder of the refresh lease renews it).
+    entry: Option<(Token, X, f64)>,
 }
 
 impl<X> Default for TokenCache<X> {
@@ -38,20 +40,29 @@ impl<X> Default for TokenCache<X> {
 }
 
 impl<X> TokenCache<X> {
-    /// The cached token and its payload, if the token is fresh at `clock`'s time.
+    /// The cached token and its payload, if the token is fresh at `clock`'s time, or
+    /// held (see [`TokenCache::put_held`]) and not expired.
     pub fn get(&self, clock: &impl Clock, leeway_ms: f64) -> Option<(&Token, &X)> {
         let now = clock.now_ms();
         self.entry
             .as_ref()
-            .filter(|(t, _)| is_fresh(t, now, leeway_ms))
-            .map(|(t, x)| (t, x))
+            .filter(|(t, _, hold)| {
+                is_fresh(t, now, leeway_ms) || (now < *hold && now < t.expires_at_ms)
+            })
+            .map(|(t, x, _)| (t, x))
     }
 
     /// Keeps `token`, unless the cache holds one that expires later.
     pub fn put(&mut self, token: Token, extra: X) {
+        self.put_held(token, extra, f64::NEG_INFINITY);
+    }
+
+    /// Keeps `token` and uses it until `hold_until_ms` (never past its expiry) even
+    /// though it is due for renewal: someone else renews it.
+    pub fn put_held(&mut self, token: Token, extra: X, hold_until_ms: f64) {
         match &self.entry {
-            Some((t, _)) if t.expires_at_ms > token.expires_at_ms => {}
-            _ => self.entry = Some((token, extra)),
+            Some((t, _, _)) if t.expires_at_ms > token.expires_at_ms => {}
+            _ => self.entry = Some((token, extra, hold_until_ms)),
         }
     }
 
@@ -60,7 +71,7 @@ impl<X> TokenCache<X> {
     pub fn forget(&mut self, access_token: Option<&str>) -> bool {
         let hit = match (&self.entry, access_token) {
             (Some(_), None) => true,
-            (Some((t, _)), Some(a)) => t.access_token == a,
+            (Some((t, _, _)), Some(a)) => t.access_token == a,
             (None, _) => false,
         };
         if hit {
@@ -68,6 +79,45 @@ impl<X> TokenCache<X> {
         }
         hit
     }
+}
+
+/// What a client does with the entry it read from the shared store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorePlan {
+    /// Fresh: use it.
+    Use,
+    /// Due for renewal but still valid for at least [`MIN_VALIDITY_MS`]: renew it if
+    /// this client wins the refresh lease, else keep using it.
+    Renew,
+    /// Missing, expired or about to: whoever wins the lease fetches a token; the others
+    /// wait for it in the store, for at most the lease time.
+    Fetch,
+}
+
+/// A stored token with less validity left than this is not handed out.
+pub const MIN_VALIDITY_MS: f64 = 5_000.0;
+/// How often a client waiting for the lease holder looks into the store.
+pub const POLL_MS: f64 = 250.0;
+
+/// The plan for `entry` at `now_ms`.
+pub fn plan(entry: Option<&Token>, now_ms: f64, leeway_ms: f64) -> StorePlan {
+    match entry {
+        Some(t) if is_fresh(t, now_ms, leeway_ms) => StorePlan::Use,
+        Some(t) if now_ms + MIN_VALIDITY_MS < t.expires_at_ms => StorePlan::Renew,
+        _ => StorePlan::Fetch,
+    }
+}
+
+/// How long a refresh lease lasts: one full exchange with its retries, plus a second,
+/// within 2 to 30 s. A holder that dies delays the renewal by at most this much.
+pub fn lease_ms(timeout_ms: u32, max_retries: u32) -> f64 {
+    let exchange = u64::from(timeout_ms) * u64::from(max_retries + 1) + 1000;
+    exchange.clamp(2_000, 30_000) as f64
+}
+
+/// Until when a client that lost the lease keeps using `token` before it looks again.
+pub fn hold_until(token: &Token, now_ms: f64, lease_ms: f64) -> f64 {
+    now_ms + lease_ms.min((token.expires_at_ms - now_ms) / 2.0)
 }
 
 /// A token as a shared-store entry (JSON; the store layer seals it).
@@ -210,5 +260,40 @@ mod tests {
         ] {
             assert_eq!(decode_entry(&SerdeJson, bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn held_tokens_are_used_until_the_hold_ends_but_never_expired() {
+        let clock = FakeClock(Cell::new(3_550_000.0)); // inside the 60 s leeway
+        let mut cache: TokenCache = TokenCache::default();
+        cache.put_held(token("a", 0.0, 3600.0), (), 3_560_000.0);
+        assert!(cache.get(&clock, 60_000.0).is_some());
+        clock.0.set(3_560_000.0);
+        assert!(cache.get(&clock, 60_000.0).is_none(), "hold over");
+        cache.put_held(token("b", 0.0, 3600.0), (), f64::INFINITY);
+        clock.0.set(3_600_000.0);
+        assert!(cache.get(&clock, 60_000.0).is_none(), "expired");
+    }
+
+    #[test]
+    fn store_plans() {
+        let t = token("a", 0.0, 3600.0);
+        assert_eq!(plan(Some(&t), 0.0, 60_000.0), StorePlan::Use);
+        assert_eq!(plan(Some(&t), 3_540_000.0, 60_000.0), StorePlan::Renew);
+        assert_eq!(plan(Some(&t), 3_594_999.0, 60_000.0), StorePlan::Renew);
+        assert_eq!(plan(Some(&t), 3_595_000.0, 60_000.0), StorePlan::Fetch);
+        assert_eq!(plan(Some(&t), 9e12, 60_000.0), StorePlan::Fetch);
+        assert_eq!(plan(None, 0.0, 60_000.0), StorePlan::Fetch);
+    }
+
+    #[test]
+    fn lease_and_hold_times() {
+        assert_eq!(lease_ms(10_000, 2), 30_000.0);
+        assert_eq!(lease_ms(1_000, 2), 4_000.0);
+        assert_eq!(lease_ms(100, 0), 2_000.0);
+        assert_eq!(lease_ms(600_000, 10), 30_000.0);
+        let t = token("a", 0.0, 100.0);
+        assert_eq!(hold_until(&t, 90_000.0, 30_000.0), 95_000.0);
+        assert_eq!(hold_until(&t, 0.0, 2_000.0), 2_000.0);
     }
 }

@@ -109,22 +109,6 @@ impl JsTokenClient {
         )
     }
 
-    /// A fresh exchange (no cache read; the cache is updated), resolving to the token
-    /// endpoint's JSON response as received. Used by the CLI's `--json`.
-    #[wasm_bindgen(js_name = fetchTokenResponse)]
-    pub fn fetch_token_response(&self) -> Promise {
-        let client = self.client.clone();
-        super::spawn(async move {
-            let secret = client.inner.config.client_secret.clone();
-            let (token, body) = client
-                .exchange()
-                .await
-                .map_err(|e| to_js_error(&e, &secret))?;
-            client.remember(token);
-            js_sys::JSON::parse(&body)
-        })
-    }
-
     /// Forgets the cached token (memory and store).
     pub fn clear(&self) {
         self.client.clear();

@@ -14,7 +14,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-const OPTIONS: [&str; 13] = [
+const OPTIONS: [&str; 14] = [
     "clientId",
     "clientSecret",
     "audience",
@@ -28,6 +28,7 @@ const OPTIONS: [&str; 13] = [
     "maxRetries",
     "store",
     "fetch",
+    "waitUntil",
 ];
 
 fn absent(v: &JsValue) -> bool {
@@ -138,7 +139,18 @@ pub(crate) fn read(value: &JsValue) -> Result<(ConfigInput, Extras), Error> {
         timeout_ms: number(value, "timeoutMs")?,
         max_retries: number(value, "maxRetries")?,
     };
-    Ok((input, Extras { fetch, store }))
+    let wait_until = member(value, "waitUntil");
+    if !absent(&wait_until) && !wait_until.is_function() {
+        return Err(Error::config("waitUntil must be a function"));
+    }
+    Ok((
+        input,
+        Extras {
+            fetch,
+            store,
+            wait_until,
+        },
+    ))
 }
 
 /// `overrides` on top of `(input, extras)`: every option they give wins.
@@ -160,6 +172,11 @@ pub(crate) fn with_overrides(
                 extras.store
             } else {
                 ox.store
+            },
+            wait_until: if absent(&ox.wait_until) {
+                extras.wait_until
+            } else {
+                ox.wait_until
             },
         },
     ))
@@ -200,7 +217,15 @@ pub(crate) fn from_env(env: &JsValue) -> Result<ConfigInput, Error> {
     let mut values = Vec::with_capacity(9);
     for (name, fallback) in credentials::ENV_VARS {
         for n in std::iter::once(name).chain(fallback) {
-            let v = super::read_env(n).map_err(|e| super::from_js_error(&e))?;
+            let v = super::read_env(n);
+            if let Some(why) = v.as_f64() {
+                return Err(Error::config(if why == 1.0 {
+                    "reading the environment is not permitted (Deno: --allow-env)"
+                } else {
+                    "no environment here (pass an env object)"
+                }));
+            }
+            let v = v.as_string();
             values.push((n, v));
         }
     }

@@ -114,17 +114,20 @@ export function pluckHeader(p) {
   return p.then((info) => `${info.tokenType} ${info.accessToken}`);
 }
 
-/** The environment: `Deno.env` in Deno, else `process.env`; null where unreadable. */
+/**
+ * A variable of the environment: `Deno.env` in Deno, else `process.env`. Null when
+ * unset; a number when it cannot be read: 1 not permitted, 2 no environment here.
+ */
 export function readEnv(name) {
   try {
     const deno = globalThis.Deno;
     if (deno && deno.env && typeof deno.env.get === "function") return deno.env.get(name) ?? null;
     const env = globalThis.process && globalThis.process.env;
     if (env) return env[name] ?? null;
-  } catch (e) {
-    throw new OAuthError("invalid_config", "invalid config: reading the environment is not permitted");
+  } catch {
+    return 1;
   }
-  throw new OAuthError("invalid_config", "invalid config: no environment here (pass an env object)");
+  return 2;
 }
 
 /**
@@ -178,9 +181,12 @@ function bounded(promise, ms) {
 }
 
 export class SealedStore {
-  constructor(store, secret, parts, timeoutMs) {
+  constructor(store, secret, parts, timeoutMs, waitUntil) {
     this.store = store;
     this.ms = timeoutMs;
+    // Workers' ctx.waitUntil: writes are handed over instead of awaited.
+    this.waitUntil = typeof waitUntil === "function" ? waitUntil : null;
+    this.lease_ = null;
     // Derived once per client, lazily; the secret is not kept on this object.
     this.keys = (async () => {
       const subtle = globalThis.crypto.subtle;
@@ -195,11 +201,19 @@ export class SealedStore {
     this.keys.catch(() => {});
   }
 
-  /** The unsealed entry text, or null for a miss (absent, foreign, tampered, slow, failing). */
+  /**
+   * The unsealed entry text; null for a miss (absent, foreign, tampered); undefined
+   * when the store failed (threw, rejected, too slow), so the caller skips the lease.
+   */
   async get() {
+    let key, aes, value;
     try {
-      const { key, aes } = await this.keys;
-      const value = await bounded(Promise.resolve().then(() => this.store.get(key)), this.ms);
+      ({ key, aes } = await this.keys);
+      value = await bounded(Promise.resolve().then(() => this.store.get(key)), this.ms);
+    } catch {
+      return undefined;
+    }
+    try {
       if (typeof value !== "string" || !value.startsWith("v1.")) return null;
       const raw = unb64url(value.slice(3));
       if (raw.length < 29) return null;
@@ -211,8 +225,22 @@ export class SealedStore {
     }
   }
 
-  /** Seals and stores `entry`; never rejects. */
-  async put(entry, ttlSeconds) {
+  /** Seals and stores `entry`; never rejects. With waitUntil, resolves at once. */
+  put(entry, ttlSeconds) {
+    return this.later(this.put_(entry, ttlSeconds));
+  }
+
+  later(p) {
+    if (!this.waitUntil) return p;
+    try {
+      this.waitUntil(p);
+    } catch {
+      return p;
+    }
+    return Promise.resolve();
+  }
+
+  async put_(entry, ttlSeconds) {
     try {
       const { key, aes } = await this.keys;
       const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
@@ -226,6 +254,48 @@ export class SealedStore {
     } catch {
       // A store that fails only costs the next isolate a token request.
     }
+  }
+
+  /**
+   * Tries to take the refresh lease for `ms`: the store's atomic `add` where it has
+   * one (Redis SET NX PX, Deno KV atomic check), else a best-effort write-then-read of
+   * a lease key (Workers KV is eventually consistent). Resolves true when taken, and
+   * also when the store fails: a broken store must not make anyone wait.
+   * `lease(0)` gives a held lease back.
+   */
+  async lease(ms) {
+    if (!(ms > 0)) return this.release();
+    try {
+      const { key } = await this.keys;
+      const lkey = `${key}:lease`;
+      const id = b64url(globalThis.crypto.getRandomValues(new Uint8Array(9)));
+      const value = `${id}.${Date.now() + ms}`;
+      const call = (f) => bounded(Promise.resolve().then(f), this.ms);
+      let won;
+      if (typeof this.store.add === "function") {
+        won = (await call(() => this.store.add(lkey, value, { ttlMs: ms }))) === true;
+      } else {
+        const held = await call(() => this.store.get(lkey));
+        if (typeof held === "string" && Number(held.split(".")[1]) > Date.now()) return false;
+        await call(() => this.store.put(lkey, value, { expirationTtl: Math.max(60, Math.ceil(ms / 1000)) }));
+        won = (await call(() => this.store.get(lkey))) === value;
+      }
+      if (won) this.lease_ = { lkey, value: `${id}.0` };
+      return won;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Gives the lease back (deletes it, or marks it expired); never rejects. */
+  async release() {
+    const held = this.lease_;
+    this.lease_ = null;
+    if (!held) return Promise.resolve();
+    const call = (f) => bounded(Promise.resolve().then(f), this.ms).catch(() => {});
+    return this.later(typeof this.store.delete === "function"
+      ? call(() => this.store.delete(held.lkey))
+      : call(() => this.store.put(held.lkey, held.value, { expirationTtl: 60 })));
   }
 
   /** Deletes the entry where the store can; never rejects. */

@@ -59,14 +59,23 @@ extern "C" {
     fn pluck_token(info: &Promise) -> Promise;
     #[wasm_bindgen(js_name = pluckHeader)]
     fn pluck_header(info: &Promise) -> Promise;
-    #[wasm_bindgen(js_name = readEnv, catch)]
-    fn read_env(name: &str) -> Result<Option<String>, JsValue>;
+    #[wasm_bindgen(js_name = readEnv)]
+    fn read_env(name: &str) -> JsValue;
     #[wasm_bindgen(js_name = authedFetch)]
     fn authed_fetch(fetch: &JsValue, input: &JsValue, init: &JsValue, header: &JsValue) -> Promise;
 
     type SealedStore;
     #[wasm_bindgen(constructor)]
-    fn new(store: &JsValue, secret: &str, parts: &str, timeout_ms: u32) -> SealedStore;
+    fn new(
+        store: &JsValue,
+        secret: &str,
+        parts: &str,
+        timeout_ms: u32,
+        wait_until: &JsValue,
+    ) -> SealedStore;
+    /// Takes the refresh lease for `ms` (resolves whether taken); `0` gives it back.
+    #[wasm_bindgen(method)]
+    fn lease(this: &SealedStore, ms: f64) -> Promise;
     #[wasm_bindgen(method)]
     fn get(this: &SealedStore) -> Promise;
     #[wasm_bindgen(method)]
@@ -218,6 +227,8 @@ pub(crate) struct Extras {
     pub fetch: JsValue,
     /// `config.store`, or undefined.
     pub store: JsValue,
+    /// `config.waitUntil` (Workers' `ctx.waitUntil`), or undefined.
+    pub wait_until: JsValue,
 }
 
 struct State {
@@ -258,6 +269,7 @@ impl TokenClient {
                 config.client_secret.expose(),
                 &parts,
                 config.timeout_ms.min(1000),
+                &extras.wait_until,
             )
         });
         TokenClient {
@@ -328,12 +340,6 @@ impl TokenClient {
         }
     }
 
-    /// Caches `token` (from an exchange outside the single flight).
-    pub(crate) fn remember(&self, token: Token) {
-        let info = token_info(&token);
-        self.inner.state.borrow_mut().cache.put(token, info);
-    }
-
     /// Forgets the cached token, in memory and in the store.
     pub fn clear(&self) {
         let mut st = self.inner.state.borrow_mut();
@@ -375,10 +381,10 @@ impl TokenClient {
                 st.inflight = None;
             }
             match result {
-                Ok(token) => {
+                Ok((token, hold)) => {
                     let info = token_info(&token);
                     if st.generation == generation {
-                        st.cache.put(token, info.clone());
+                        st.cache.put_held(token, info.clone(), hold);
                     }
                     Ok(info)
                 }
@@ -393,28 +399,78 @@ impl TokenClient {
     }
 
     /// A token from the shared store or, failing that, the token endpoint (then
-    /// written to the store).
-    async fn obtain(&self, use_store: bool) -> Result<Token, Error> {
+    /// written to the store), with the time until which the memory cache may keep
+    /// using it although it is due (see [`cache::plan`]).
+    ///
+    /// With a store, one client at a time renews: the holder of the refresh lease.
+    /// The others keep using the stored token while it is still valid, or, when there
+    /// is none, look into the store until the holder has written one, for at most the
+    /// lease time, then fetch their own. A store that fails is skipped.
+    async fn obtain(&self, use_store: bool) -> Result<(Token, f64), Error> {
         let inner = &self.inner;
-        if let (Some(store), true) = (&inner.store, use_store) {
-            if let Ok(v) = JsFuture::from(store.get()).await {
-                if let Some(text) = v.as_string() {
-                    if let Some(t) = cache::decode_entry(&JsJson, &text) {
-                        if cache::is_fresh(&t, JsClock.now_ms(), inner.config.refresh_leeway_ms) {
-                            return Ok(t);
-                        }
-                    }
-                }
+        let config = &inner.config;
+        let Some(store) = inner.store.as_ref().filter(|_| use_store) else {
+            return Ok((self.fetch_and_store(None).await?, f64::NEG_INFINITY));
+        };
+        let lease_ms = cache::lease_ms(config.timeout_ms, config.max_retries);
+        let mut deadline: Option<f64> = None;
+        loop {
+            let read = JsFuture::from(store.get()).await.unwrap_or_default();
+            if read.is_undefined() {
+                // The store failed: no lease, no waiting.
+                return Ok((self.fetch_and_store(None).await?, f64::NEG_INFINITY));
             }
+            let entry = read
+                .as_string()
+                .and_then(|text| cache::decode_entry(&JsJson, &text));
+            let now = JsClock.now_ms();
+            let plan = cache::plan(entry.as_ref(), now, config.refresh_leeway_ms);
+            match (plan, entry) {
+                (cache::StorePlan::Use, Some(t)) => return Ok((t, f64::NEG_INFINITY)),
+                (cache::StorePlan::Renew, Some(t)) => {
+                    if JsFuture::from(store.lease(lease_ms))
+                        .await
+                        .is_ok_and(|v| v.is_truthy())
+                    {
+                        return Ok((self.fetch_and_store(Some(store)).await?, f64::NEG_INFINITY));
+                    }
+                    let hold = cache::hold_until(&t, now, lease_ms);
+                    return Ok((t, hold));
+                }
+                _ => {}
+            }
+            match deadline {
+                None => {
+                    if JsFuture::from(store.lease(lease_ms))
+                        .await
+                        .is_ok_and(|v| v.is_truthy())
+                    {
+                        return Ok((self.fetch_and_store(Some(store)).await?, f64::NEG_INFINITY));
+                    }
+                    deadline = Some(now + lease_ms);
+                }
+                Some(d) if now >= d => {
+                    return Ok((self.fetch_and_store(None).await?, f64::NEG_INFINITY));
+                }
+                Some(_) => {}
+            }
+            let _ = JsFuture::from(sleep(cache::POLL_MS)).await;
         }
-        let (token, _) = self.exchange().await?;
-        if let Some(store) = &inner.store {
+    }
+
+    /// A new token from the endpoint, written to the store; `leased` is given back.
+    async fn fetch_and_store(&self, leased: Option<&SealedStore>) -> Result<Token, Error> {
+        let result = self.exchange().await;
+        if let (Ok((token, _)), Some(store)) = (&result, &self.inner.store) {
             let ttl = (token.expires_at_ms - JsClock.now_ms()) / 1000.0;
             if ttl > 0.0 {
-                let _ = JsFuture::from(store.put(&cache::encode_entry(&token), ttl)).await;
+                let _ = JsFuture::from(store.put(&cache::encode_entry(token), ttl)).await;
             }
         }
-        Ok(token)
+        if let Some(store) = leased {
+            let _ = JsFuture::from(store.lease(0.0)).await;
+        }
+        result.map(|(token, _)| token)
     }
 
     /// The token request, sent until it succeeds, fails for good, or the retries are

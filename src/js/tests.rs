@@ -232,7 +232,7 @@ async fn the_rust_api_on_wasm32() {
         config,
         Extras {
             fetch,
-            store: JsValue::UNDEFINED,
+            ..Extras::default()
         },
     );
     assert_eq!(client.authorization_header().await.unwrap(), "Bearer r");

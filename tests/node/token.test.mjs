@@ -109,19 +109,6 @@ describe('token info and caching', { timeout: 20_000 }, () => {
     await rejectsOAuth(OAuthError, client.getToken(), { code: 'invalid_request', status: 400 });
     assert.equal(typeof (await client.getToken()), 'string');
   });
-
-  test('fetchTokenResponse() returns the endpoint JSON, always exchanges, and updates the cache', async () => {
-    const client = new TokenClient(config());
-    const cached = await client.getToken();
-    const { value: body, count } = await counted(() => client.fetchTokenResponse());
-    assert.equal(count, 1);
-    assert.equal(body.token_type, 'Bearer');
-    assert.equal(body.expires_in, 3600);
-    assert.notEqual(body.access_token, cached);
-    const { value: next, count: again } = await counted(() => client.getToken());
-    assert.equal(again, 0);
-    assert.equal(next, body.access_token);
-  });
 });
 
 describe('wire encodings', { timeout: 20_000 }, () => {
