@@ -13,7 +13,7 @@ TARGET_WASM := target/wasm32-unknown-unknown/release/datacosmos_auth.wasm
 PKG_WASM := pkg/datacosmos_auth_bg.wasm
 export PATH := $(TOOLS)/bin:$(PATH)
 
-.PHONY: setup setup-system build demo test test-rust test-wasm test-node test-runtimes test-browser bench lint size clean
+.PHONY: setup setup-system build demo test test-rust test-wasm test-node test-runtimes test-browser test-store bench lint size clean
 
 setup: $(WASM_BINDGEN) node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -45,7 +45,7 @@ $(PKG_WASM): $(SOURCES) scripts/package.mjs
 demo: build
 	node scripts/demo.mjs
 
-test: lint test-rust build test-wasm test-node size
+test: lint test-rust build test-wasm test-node test-store size
 
 lint:
 	cargo fmt --all -- --check
@@ -81,6 +81,10 @@ setup-system:
 # The packed tarball in consumer projects: Node ESM/CJS, workerd, Deno, Bun, TypeScript, publint, attw.
 test-runtimes: build
 	bash tests/runtimes/run.sh
+
+# The shared store on real engines: redis-server, workerd KV (miniflare), Deno KV.
+test-store: build setup-system
+	bash tests/store/run.sh
 
 # Chromium (./web entry, the www page, bundler outputs).
 test-browser: build setup-system

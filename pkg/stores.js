@@ -65,24 +65,38 @@ export function cacheStore(cache, { origin = "https://datacosmos-auth.invalid" }
   };
 }
 
-/** Deno KV (`await Deno.openKv()`), with an atomic lease (versionstamp check). */
+/**
+ * Deno KV (`await Deno.openKv()`), with an atomic lease (versionstamp check). A local
+ * KV file shared by several processes answers "database is locked" under contention:
+ * such calls are tried again a few times.
+ */
 export function denoKvStore(kv, { prefix = ["datacosmos-auth"] } = {}) {
   if (!kv || typeof kv.get !== "function" || typeof kv.atomic !== "function") {
     throw new TypeError("denoKvStore: expected a Deno.Kv");
   }
   const k = (key) => [...prefix, key];
+  const retry = async (op) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await op();
+      } catch (e) {
+        if (attempt >= 8 || !/locked|busy/i.test(String(e && e.message))) throw e;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+      }
+    }
+  };
   return {
-    async get(key) { return (await kv.get(k(key))).value ?? null; },
-    async put(key, value, options) { await kv.set(k(key), value, { expireIn: seconds(options) * 1000 }); },
-    async delete(key) { await kv.delete(k(key)); },
-    async add(key, value, { ttlMs }) {
+    get: (key) => retry(async () => (await kv.get(k(key))).value ?? null),
+    put: (key, value, options) => retry(() => kv.set(k(key), value, { expireIn: seconds(options) * 1000 })).then(() => undefined),
+    delete: (key) => retry(() => kv.delete(k(key))),
+    add: (key, value, { ttlMs }) => retry(async () => {
       // Deno KV expires keys lazily: a lease past its own expiry counts as absent.
       const current = await kv.get(k(key));
       if (current.value !== null && leaseExpiry(current.value) > Date.now()) return false;
       const res = await kv.atomic().check({ key: k(key), versionstamp: current.versionstamp })
         .set(k(key), value, { expireIn: ttlMs }).commit();
       return res.ok === true;
-    },
+    }),
   };
 }
 
