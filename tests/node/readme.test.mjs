@@ -47,7 +47,7 @@ async function run(name, code) {
 }
 
 test("the README has the examples this test runs", () => {
-  assert.ok(blocks.length >= 4, `found ${blocks.length} js blocks`);
+  assert.ok(blocks.length >= 5, `found ${blocks.length} js blocks`);
 });
 
 test("README: Cloudflare Workers example (its fetch handler, called twice)", async () => {
@@ -72,6 +72,14 @@ test("README: Node.js example (credentials file, client.fetch)", async () => {
   const block = blocks.find((b) => b.includes("fromCredentials"));
   const { stdout } = await run("node.mjs", block);
   assert.match(stdout, /collections/);
+});
+
+test("README: shared store example (two clients, one token request)", async () => {
+  const block = blocks.find((b) => b.includes("memoryStore()"));
+  const before = server.tokenRequests();
+  const { stdout } = await run("store.mjs", block);
+  assert.equal(stdout, "true\n");
+  assert.equal(server.tokenRequests() - before, 1);
 });
 
 test("README: one-shot example", async () => {
