@@ -197,4 +197,36 @@ describe('TokenStore', { timeout: 20_000 }, () => {
     await client.getToken();
     assert.equal(entryCalls(store).filter(([op]) => op === 'get').length, gets);
   });
+
+  test('waitUntil: store writes are handed over, getToken does not wait for them', async () => {
+    const store = memoryStore();
+    let releasePut;
+    const gate = new Promise((r) => { releasePut = r; });
+    const slow = { get: store.get, async put(...args) { await gate; await store.put(...args); } };
+    const handed = [];
+    const token = await new TokenClient(config(slow, { waitUntil: (p) => handed.push(p) })).getToken();
+    assert.equal(typeof token, 'string');
+    assert.equal(store.map.size, 0, 'the put had not happened when the token was returned');
+    assert.ok(handed.length >= 1, 'the write went to waitUntil');
+    releasePut();
+    await Promise.all(handed);
+    assert.equal(entryCalls(store).filter(([op]) => op === 'put').length, 1);
+    assert.throws(() => new TokenClient(config(store, { waitUntil: 'later' })), { code: 'invalid_config' });
+  });
+
+  test('an entry sealed with another secret, copied under this client\'s key, is a miss', async () => {
+    const storeA = memoryStore();
+    const tokenA = await new TokenClient(config(storeA)).getToken();
+    const [, valueA] = [...storeA.map].find(([k]) => !k.endsWith(':lease'));
+    // Client B has another secret: find its key, then plant A's sealed value there.
+    const storeB = memoryStore();
+    const b = new TokenClient(config(storeB, { ...dave2, maxRetries: 0 }));
+    await b.getToken().catch(() => {}); // dave2's secret is wrong at the server: only the key matters
+    const keyB = entryCalls(storeB).find(([op]) => op === 'get')[1];
+    storeB.map.set(keyB, valueA);
+    const planted = new TokenClient(config(storeB, { ...dave2, maxRetries: 0 }));
+    const err = await planted.getToken().then(() => null, (e) => e);
+    assert.ok(err, 'the foreign entry was not used: B went to the server (and its secret is wrong)');
+    assert.notEqual(err.message.includes(tokenA), true);
+  });
 });

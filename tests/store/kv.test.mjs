@@ -30,11 +30,24 @@ export default {
   },
 };`;
 
-function worker(oidc, persist) {
+// A new client per request, sharing tokens through the Cache API (caches.default).
+const CACHE_WORKER = `
+import { TokenClient, cacheStore } from "./workerd.js";
+export default {
+  async fetch(request, env) {
+    const client = new TokenClient({
+      clientId: env.CLIENT_ID, clientSecret: env.CLIENT_SECRET, tokenUrl: env.TOKEN_URL, audience: null,
+      store: cacheStore(caches.default),
+    });
+    return Response.json({ token: await client.getToken() });
+  },
+};`;
+
+function worker(oidc, persist, script = WORKER) {
   return new Miniflare({
     modulesRoot: pkg,
     modules: [
-      { type: "ESModule", path: join(pkg, "__test_worker.js"), contents: WORKER },
+      { type: "ESModule", path: join(pkg, "__test_worker.js"), contents: script },
       { type: "ESModule", path: join(pkg, "workerd.js") },
       { type: "ESModule", path: join(pkg, "datacosmos_auth.js") },
       { type: "ESModule", path: join(pkg, "stores.js") },
@@ -84,5 +97,18 @@ test("two workers share one persisted KV namespace: one token request", { timeou
   } finally {
     await a.dispose();
     await b?.dispose();
+  }
+});
+
+test("the Cache API store: a new client per request reads caches.default", { timeout: 60_000 }, async () => {
+  const mf = worker(oidc, dir, CACHE_WORKER);
+  try {
+    const before = oidc.tokenRequests();
+    const first = await (await mf.dispatchFetch("http://worker/")).json();
+    const second = await (await mf.dispatchFetch("http://worker/")).json();
+    assert.equal(second.token, first.token);
+    assert.equal(oidc.tokenRequests() - before, 1);
+  } finally {
+    await mf.dispose();
   }
 });
