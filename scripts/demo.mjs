@@ -6,6 +6,11 @@
 // with `client.fetch`. With DATACOSMOS_CREDENTIALS=path/to/data_cosmos_api_credentials.json
 // (or DATACOSMOS_CLIENT_ID/_SECRET in the environment) it does the same against the
 // real DataCosmos token endpoint.
+//
+// Last it serves the token inspector page (www/, with the package's ./web entry at
+// /pkg/) on another 127.0.0.1 port, pre-filled for the embedded server, and prints its
+// URL. Interactive (a terminal, CI unset) it keeps both servers up until Ctrl-C;
+// otherwise (CI, no TTY) it checks the page is served and exits.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -14,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TokenClient } from "datacosmos-auth";
 import { startDemo } from "../tests/servers/demo.mjs";
+import { startWww } from "../tests/servers/static.mjs";
 
 const cli = fileURLToPath(new URL("../pkg/cli.js", import.meta.url));
 const step = (n, text) => console.log(`\n[${n}] ${text}`);
@@ -26,7 +32,9 @@ const claims = (jwt) => {
 };
 
 const real = process.env.DATACOSMOS_CREDENTIALS || process.env.DATACOSMOS_CLIENT_ID;
+const demoClient = { clientId: "demo-client", clientSecret: "demo-secret-do-not-use-in-production" };
 let server;
+let site;
 let dir;
 let credentials = process.env.DATACOSMOS_CREDENTIALS;
 const env = { ...process.env };
@@ -34,7 +42,6 @@ try {
   if (real) {
     step(1, `Using your credentials (${credentials ?? "environment"}) against the real DataCosmos endpoint`);
   } else {
-    const demoClient = { clientId: "demo-client", clientSecret: "demo-secret-do-not-use-in-production" };
     server = await startDemo({ clients: [demoClient] });
     step(1, `Embedded token server on ${server.tokenUrl} (Auth0-compatible), resource on ${server.resourceUrl}`);
     dir = mkdtempSync(join(tmpdir(), "datacosmos-demo-"));
@@ -78,11 +85,37 @@ try {
     if (res.status !== 200) throw new Error("the protected call failed");
     console.log(`    token requests at the server: ${server.tokenRequests()}`);
   }
+
+  step(server ? 5 : 4, "The token inspector page (www/ with the package's ./web entry)");
+  site = await startWww({
+    demoConfig: server && {
+      tokenUrl: server.tokenUrl,
+      ...demoClient,
+      audience: server.audience,
+      resourceUrl: server.resourceUrl,
+    },
+  });
+  for (const path of ["/", "/app.js", "/pkg/index.js"]) {
+    const res = await fetch(`${site.url}${path}`);
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`the page server answered ${res.status} for ${path}`);
+  }
+  console.log(`    page: ${site.url}/${server ? " (pre-filled for the embedded token server)" : " (enter your credentials; your secret is not served)"}`);
   console.log("\nOK: token fetched and used.");
+
+  if (!process.env.CI && process.stdin.isTTY) {
+    console.log(`\nOpen ${site.url}/ in a browser. Serving until Ctrl-C.`);
+    await new Promise((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    console.log("\nstopped.");
+  }
 } catch (e) {
   console.error(`\ndemo failed: ${e.code ? `${e.code}: ` : ""}${e.message}`);
   process.exitCode = 1;
 } finally {
+  await site?.close();
   await server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }
