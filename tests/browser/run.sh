@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The browser suite, run by `make test-browser` (after `make build setup-system`):
+# Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) driven by playwright-core, with
+# playwright-core, esbuild and Vite pinned by this folder's package-lock.json.
+#   web-entry.test.mjs  the ./web entry imported by a page on loopback
+#   www.test.mjs        the www/ token inspector, used through its labels and buttons
+#   bundlers.test.mjs   the packed tarball bundled by esbuild and Vite, run in Chromium
+#   static-server.test.mjs  tests/servers/static.mjs (no browser)
+# Screenshots: tests/artifacts/browser/. Never downloads a browser.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  echo "no Chromium at $CHROMIUM: run 'make setup-system' (Debian's chromium package)" >&2
+  exit 1
+fi
+if [ ! -f ../../pkg/datacosmos_auth_bg.wasm ] || [ ! -f ../../pkg/wasm_inline.js ]; then
+  echo "pkg/ is not built: run 'make build'" >&2
+  exit 1
+fi
+
+stamp=node_modules/.installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+
+# (Debian's chromium wrapper may print a shell warning on stderr: not ours.)
+echo "$("$CHROMIUM" --version 2>/dev/null), node $(node --version)"
+export CHROMIUM
+exec node --test --test-concurrency=1 static-server.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs
