@@ -334,7 +334,7 @@ $('toggle-secret').addEventListener('click', (event) => {
   const shownNow = fields.clientSecret.type === 'text';
   fields.clientSecret.type = shownNow ? 'password' : 'text';
   event.currentTarget.textContent = shownNow ? 'Show' : 'Hide';
-  event.currentTarget.setAttribute('aria-pressed', String(!shownNow));
+  event.currentTarget.setAttribute('aria-label', `${shownNow ? 'Show' : 'Hide'} the client secret`);
 });
 
 // `make demo` serves /demo-config.json for its embedded token server; elsewhere it is absent.

@@ -61,14 +61,6 @@ export async function launch(options = {}) {
   };
 }
 
-/** Chromium's version string ("156.0.8078.108"). */
-export async function chromiumVersion(context) {
-  const page = await context.newPage();
-  const ua = await page.evaluate(() => navigator.userAgent);
-  await page.close();
-  return /Chrome\/([\d.]+)/.exec(ua)?.[1] ?? 'unknown';
-}
-
 export function artifact(name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);

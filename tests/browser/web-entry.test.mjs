@@ -234,6 +234,27 @@ describe('the ./web entry in Chromium', { timeout: 60_000 }, () => {
     assert.equal(count, 0);
   });
 
+  test('fromCredentials and fromEnv(env) work; fromEnv() with no environment is invalid_config', async () => {
+    const { value, count } = await counted(() => inPage(async ({ TokenClient, OAuthError }, cfg) => {
+      const file = { client_id: cfg.clientId, client_secret: cfg.clientSecret, audience: 'https://beeapp.open-cosmos.com', grant_type: 'client_credentials' };
+      const fromFile = await TokenClient.fromCredentials(JSON.stringify(file), { tokenUrl: cfg.tokenUrl, scope: 'from-file' }).getToken();
+      const env = { DATACOSMOS_CLIENT_ID: cfg.clientId, DATACOSMOS_CLIENT_SECRET: cfg.clientSecret, DATACOSMOS_TOKEN_URL: cfg.tokenUrl, DATACOSMOS_SCOPE: 'from-env' };
+      const fromEnv = await TokenClient.fromEnv(env).getToken();
+      let noEnv;
+      try {
+        TokenClient.fromEnv();
+        noEnv = 'no error';
+      } catch (err) {
+        noEnv = err instanceof OAuthError ? err.code : `${err.name}: ${err.message}`;
+      }
+      return { fromFile, fromEnv, noEnv };
+    }, config()));
+    assert.equal(count, 2);
+    assert.equal(jwtClaims(value.fromFile).scope, 'from-file');
+    assert.equal(jwtClaims(value.fromEnv).scope, 'from-env');
+    assert.equal(value.noEnv, 'invalid_config');
+  });
+
   test('network_error when nothing listens (status undefined)', async () => {
     const closed = http.createServer();
     await new Promise((ok) => closed.listen(0, '127.0.0.1', ok));

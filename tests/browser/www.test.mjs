@@ -63,6 +63,10 @@ describe('the www page', { timeout: 90_000 }, () => {
     const secret = page.getByLabel('Client secret', { exact: true });
     assert.equal(await secret.inputValue(), demoClient.clientSecret);
     assert.equal(await secret.getAttribute('type'), 'password');
+    await page.getByRole('button', { name: 'Show the client secret' }).click();
+    assert.equal(await secret.getAttribute('type'), 'text');
+    await page.getByRole('button', { name: 'Hide the client secret' }).click();
+    assert.equal(await secret.getAttribute('type'), 'password');
     assert.equal(await page.getByLabel('Audience').inputValue(), DEFAULT_AUDIENCE);
     assert.ok(await page.getByText('Pre-filled for the local demo server').isVisible());
     const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
@@ -112,6 +116,14 @@ describe('the www page', { timeout: 90_000 }, () => {
     await getToken(page);
     assert.equal(demo.tokenRequests() - from, 1);
     assert.notEqual(await text(page, '#token-text'), token);
+  });
+
+  test('keyboard: Enter in a field submits the form', async () => {
+    const from = demo.tokenRequests();
+    await page.getByLabel('Audience').press('Enter');
+    await page.locator('#token-form[aria-busy="false"]').waitFor({ state: 'attached' });
+    assert.match(await text(page, '#source'), /from the client's cache/);
+    assert.equal(demo.tokenRequests() - from, 0);
   });
 
   test('the curl and fetch snippets carry the token, copy to the clipboard, and run as they are', async () => {
