@@ -79,7 +79,14 @@ export function kvStore(namespace: {
   delete(key: string): Promise<unknown>;
 }): TokenStore;
 /** The Workers / Web Cache API: `caches.default`, or `await caches.open(name)`. */
-export function cacheStore(cache: Cache, options?: { origin?: string }): TokenStore;
+export function cacheStore(
+  cache: {
+    match(request: Request): Promise<Response | undefined>;
+    put(request: Request, response: Response): Promise<void>;
+    delete(request: Request): Promise<boolean>;
+  },
+  options?: { origin?: string },
+): TokenStore;
 /** Deno KV (`await Deno.openKv()`), with an atomic lease. */
 export function denoKvStore(kv: unknown, options?: { prefix?: unknown[] }): TokenStore;
 /** Redis: node-redis, ioredis or Upstash's REST client; the lease is `SET NX PX`. */
@@ -104,14 +111,14 @@ export class TokenClient {
    * `DATACOSMOS_TOKEN_URL`, `DATACOSMOS_SCOPE` (or the SDK's `AUTHENTICATION__*`).
    * Without `env`: `Deno.env` or `process.env`. In a Worker pass the `env` binding.
    */
-  static fromEnv(env?: Record<string, string | undefined>, overrides?: Partial<ClientConfig>): TokenClient;
+  static fromEnv(env?: Record<string, string | undefined> | object, overrides?: Partial<ClientConfig>): TokenClient;
   /** The access token; cached; concurrent callers share one request. */
   getToken(): Promise<string>;
   getTokenInfo(): Promise<TokenInfo>;
   /** E.g. `"Bearer eyJ..."`. */
   authorizationHeader(): Promise<string>;
   /** `fetch` with the Authorization header; on a 401 it refreshes once and retries once. */
-  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
   /** Forgets the cached token (memory and store). */
   clear(): void;
   /** Frees the WebAssembly memory of this client. */

@@ -6,6 +6,8 @@ const glue = require("./datacosmos_auth.cjs");
 
 glue.initSync({ module: readFileSync(join(__dirname, "datacosmos_auth_bg.wasm")) });
 
+require("./fetch.cjs").installFetch(glue.TokenClient);
+
 exports.TokenClient = glue.TokenClient;
 exports.getToken = glue.getToken;
 exports.OAuthError = glue.__OAuthError();

@@ -21,15 +21,17 @@ await build({
   define: { "import.meta.url": "undefined" },
 });
 
-// The store adapters for the CommonJS entry.
-await build({
-  entryPoints: [new URL("stores.js", pkg).pathname],
-  outfile: new URL("stores.cjs", pkg).pathname,
-  format: "cjs",
-  platform: "neutral",
-  target: "es2020",
-  logLevel: "error",
-});
+// The plain-JS modules (store adapters, client.fetch) for the CommonJS entry.
+for (const name of ["stores", "fetch"]) {
+  await build({
+    entryPoints: [new URL(`${name}.js`, pkg).pathname],
+    outfile: new URL(`${name}.cjs`, pkg).pathname,
+    format: "cjs",
+    platform: "neutral",
+    target: "es2020",
+    logLevel: "error",
+  });
+}
 
 writeFileSync(
   new URL("wasm_inline.js", pkg),

@@ -45,6 +45,15 @@ pub fn decide(
     Decision::RetryIn(backoff(retries_done, random))
 }
 
+/// The longest one token flight may legitimately take: every attempt's timeout, every
+/// retry's longest wait, the store's lease wait and a few bounded store calls. A flight
+/// older than this is stuck (in workerd: its request context was torn down) and is
+/// replaced by a new one instead of being waited for forever.
+pub fn flight_limit_ms(timeout_ms: u32, max_retries: u32, lease_ms: f64) -> f64 {
+    let attempts = f64::from(timeout_ms) * f64::from(max_retries + 1);
+    attempts + f64::from(max_retries) * MAX_RETRY_AFTER_MS + lease_ms + 5_000.0
+}
+
 /// "Equal jitter" exponential backoff: half the step fixed, half random.
 pub fn backoff(retries_done: u32, random: f64) -> f64 {
     let step = (BASE_DELAY_MS * 2f64.powi(retries_done.min(30) as i32)).min(MAX_DELAY_MS);
@@ -241,6 +250,15 @@ mod tests {
             decide(&http(400), 0, 2, Some("1"), 0.0, 0.0),
             Decision::Stop
         );
+    }
+
+    #[test]
+    fn flights_have_a_limit() {
+        assert_eq!(
+            flight_limit_ms(10_000, 2, 30_000.0),
+            30_000.0 + 120_000.0 + 35_000.0
+        );
+        assert_eq!(flight_limit_ms(1_000, 0, 2_000.0), 8_000.0);
     }
 
     #[test]

@@ -90,23 +90,21 @@ impl JsTokenClient {
         pluck_header(&self.client.info_promise(None))
     }
 
-    /// `fetch` with the Authorization header; on 401 one refresh and one retry.
-    pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
-        let client = self.client.clone();
-        // header(null) -> the current header; header("Bearer <rejected>") -> a new one.
-        let header = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |stale: JsValue| {
-            let stale = stale.as_string();
-            let token = stale
-                .as_deref()
-                .map(|h| h.split_once(' ').map_or(h, |(_, t)| t));
-            pluck_header(&client.info_promise(token))
-        });
-        super::authed_fetch(
-            &self.client.fetch_fn(),
-            &input,
-            &init,
-            &header.into_js_value(),
-        )
+    /// For `client.fetch` (pkg/fetch.js): the Authorization header value; with the
+    /// header a server rejected, a fresh one (unless the cache already holds a newer
+    /// token than the rejected one).
+    #[wasm_bindgen(js_name = __header)]
+    pub fn header(&self, rejected: Option<String>) -> Promise {
+        let token = rejected
+            .as_deref()
+            .map(|h| h.split_once(' ').map_or(h, |(_, t)| t));
+        pluck_header(&self.client.info_promise(token))
+    }
+
+    /// For `client.fetch`: `config.fetch`, else the global `fetch`.
+    #[wasm_bindgen(js_name = __fetchFn)]
+    pub fn fetch_fn(&self) -> JsValue {
+        self.client.fetch_fn()
     }
 
     /// Forgets the cached token (memory and store).
@@ -167,6 +165,13 @@ pub fn get_token(config: JsValue) -> Promise {
         client
     });
     pluck_token(&client.info_promise(None))
+}
+
+/// For the workerd entry: the `waitUntil` of `cloudflare:workers`, which keeps a token
+/// flight alive after the request that started it has ended.
+#[wasm_bindgen(js_name = __setKeepAlive)]
+pub fn set_keep_alive(f: JsValue) {
+    super::set_keep_alive(&f);
 }
 
 /// The `OAuthError` class, for the package entries to export.

@@ -104,6 +104,30 @@ export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+// The runtime's request-independent waitUntil (workerd: from `cloudflare:workers`),
+// set by the workerd entry.
+let runtimeWaitUntil = null;
+export function setKeepAlive(f) {
+  runtimeWaitUntil = typeof f === "function" ? f : null;
+}
+
+/**
+ * Hands a new token flight (settled either way) to the runtime's waitUntil and to the
+ * config's, so that it outlives the request that started it: workerd cancels a
+ * request's I/O when its handler returns, and other requests share the flight.
+ */
+export function keepAlive(waitUntil, promise) {
+  const settled = promise.then(() => {}, () => {});
+  for (const f of [runtimeWaitUntil, waitUntil]) {
+    if (typeof f !== "function") continue;
+    try {
+      f(settled);
+    } catch {
+      // Outside a request (or not permitted): nothing to extend.
+    }
+  }
+}
+
 /** Maps a promise of TokenInfo to a promise of its access token. */
 export function pluckToken(p) {
   return p.then((info) => info.accessToken);
@@ -128,28 +152,6 @@ export function readEnv(name) {
     return 1;
   }
   return 2;
-}
-
-/**
- * `fetch` with the client's Authorization header; on a 401 it asks for a fresh
- * token once and sends again, unless the body is a stream that cannot be replayed.
- * `header(null)` resolves to the header value; `header(rejected)` to a new one.
- */
-export async function authedFetch(fetchFn, input, init, header) {
-  const isRequest = typeof Request !== "undefined" && input instanceof Request;
-  const streamBody = init != null && init.body != null && typeof init.body.getReader === "function";
-  const replayable = !streamBody && !(isRequest && input.bodyUsed);
-  const attempt = async (auth, last) => {
-    const headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
-    headers.set("authorization", auth);
-    const target = isRequest && !last ? input.clone() : input;
-    return fetchFn(target, { ...init, headers });
-  };
-  const auth = await header(null);
-  const first = await attempt(auth, !replayable);
-  if (first.status !== 401 || !replayable) return first;
-  try { await first.body?.cancel(); } catch { /* already closed */ }
-  return attempt(await header(auth), true);
 }
 
 // ---- the sealed store -----------------------------------------------------------

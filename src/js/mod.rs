@@ -55,14 +55,16 @@ extern "C" {
         cap: u32,
     ) -> Promise;
     fn sleep(ms: f64) -> Promise;
+    #[wasm_bindgen(js_name = keepAlive)]
+    fn keep_alive(wait_until: &JsValue, promise: &Promise);
+    #[wasm_bindgen(js_name = setKeepAlive)]
+    pub(crate) fn set_keep_alive(f: &JsValue);
     #[wasm_bindgen(js_name = pluckToken)]
     fn pluck_token(info: &Promise) -> Promise;
     #[wasm_bindgen(js_name = pluckHeader)]
     fn pluck_header(info: &Promise) -> Promise;
     #[wasm_bindgen(js_name = readEnv)]
     fn read_env(name: &str) -> JsValue;
-    #[wasm_bindgen(js_name = authedFetch)]
-    fn authed_fetch(fetch: &JsValue, input: &JsValue, init: &JsValue, header: &JsValue) -> Promise;
 
     type SealedStore;
     #[wasm_bindgen(constructor)]
@@ -233,7 +235,8 @@ pub(crate) struct Extras {
 
 struct State {
     cache: TokenCache<JsValue>,
-    inflight: Option<Promise>,
+    /// The shared flight and when it started.
+    inflight: Option<(Promise, f64)>,
     /// Bumped by `clear()`: an exchange started before does not fill the cache.
     generation: u32,
 }
@@ -366,8 +369,15 @@ impl TokenClient {
         if let Some((_, info)) = st.cache.get(&JsClock, leeway) {
             return Promise::resolve(info);
         }
-        if let Some(p) = &st.inflight {
-            return p.clone();
+        let now = JsClock.now_ms();
+        if let Some((p, started)) = &st.inflight {
+            let config = &inner.config;
+            let lease = cache::lease_ms(config.timeout_ms, config.max_retries);
+            if now - started < retry::flight_limit_ms(config.timeout_ms, config.max_retries, lease)
+            {
+                return p.clone();
+            }
+            // Stuck past every bound: do not wait for it, start anew.
         }
         let generation = st.generation;
         drop(st);
@@ -391,9 +401,13 @@ impl TokenClient {
                 Err(e) => Err(to_js_error(&e, &inner.config.client_secret)),
             }
         });
+        // Keep the flight alive beyond the request that started it: workerd cancels a
+        // request's I/O when its handler returns (see set_keep_alive), and Workers users
+        // may pass their ctx.waitUntil.
+        keep_alive(&inner.extras.wait_until, &promise);
         let mut st = inner.state.borrow_mut();
         if st.generation == generation {
-            st.inflight = Some(promise.clone());
+            st.inflight = Some((promise.clone(), now));
         }
         promise
     }

@@ -23,12 +23,12 @@ before(async () => {
 after(async () => { await oidc?.close(); });
 
 describe(`esbuild ${packageVersion('esbuild')} --platform=neutral bundles in workerd`, { timeout: 60_000 }, () => {
-  test('--conditions=worker: workerd.js entry, .wasm as a module; token, cache, fromEnv(env), OAuthError', async (t) => {
+  test('--conditions=worker: worker.js entry (no cloudflare: import), .wasm as a module; token, cache, fromEnv(env), OAuthError', async (t) => {
     const bundle = await bundleWorker({ name: 'neutral-worker', platform: 'neutral', conditions: ['worker'] });
-    assert.ok(bundle.inputs.includes('workerd.js'), `inputs: ${bundle.inputs}`);
+    assert.ok(bundle.inputs.includes('worker.js') && !bundle.inputs.includes('workerd.js'), `inputs: ${bundle.inputs}`);
     assert.ok(!bundle.inputs.includes('wasm_inline.js') && !bundle.inputs.includes('index.js'), `inputs: ${bundle.inputs}`);
     assert.ok(bundle.imports.includes('./datacosmos_auth_bg.wasm'), `imports: ${bundle.imports}`);
-    for (const spec of bundle.imports) assert.match(spec, /^(\.\/.*\.wasm|cloudflare:.*)$/, `unexpected import ${spec}`);
+    for (const spec of bundle.imports) assert.match(spec, /^\.\/.*\.wasm$/, `unexpected import ${spec}`);
 
     const w = await startWorkers(bundle, bindings);
     t.after(() => w.dispose());

@@ -51,6 +51,7 @@ function worker(oidc, persist, script = WORKER) {
       { type: "ESModule", path: join(pkg, "workerd.js") },
       { type: "ESModule", path: join(pkg, "datacosmos_auth.js") },
       { type: "ESModule", path: join(pkg, "stores.js") },
+      { type: "ESModule", path: join(pkg, "fetch.js") },
       { type: "ESModule", path: join(snippetDir, "io.js") },
       { type: "CompiledWasm", path: join(pkg, "datacosmos_auth_bg.wasm") },
     ],

@@ -1,6 +1,8 @@
-// KNOWN PACKAGE BUG (workerd): these tests FAIL with the current package. They are kept
-// failing on purpose, apart from workerd.test.mjs, until the package is fixed.
+// Regression tests for a workerd bug this suite found (fixed: the workerd entry hands
+// every new token flight to `waitUntil` from `cloudflare:workers`, so it outlives the
+// request that started it, and a flight older than every bound is replaced).
 //
+// What happened before the fix:
 // The single flight (TokenClient.info_promise) keeps ONE shared promise per client.
 // Its exchange -- the fetch() and the timeout timer in io.js send() -- runs in the
 // I/O context of the request that happened to call getToken() first. workerd binds
@@ -62,7 +64,7 @@ async function answerWithin(w, path, ms) {
   }
 }
 
-describe('workerd: an exchange whose starting request has ended (KNOWN BUG, expected to fail)', { timeout: 60_000 }, () => {
+describe('workerd: an exchange whose starting request has ended', { timeout: 60_000 }, () => {
   test('a later request still gets a token after the request that started the exchange answered early', async (t) => {
     const w = await startWorkers(bundle, bindings);
     t.after(() => w.dispose());

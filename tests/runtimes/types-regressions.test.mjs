@@ -1,5 +1,5 @@
-// KNOWN PACKAGE BUGS in pkg/index.d.ts: these tests FAIL with the current package.
-// They are kept failing on purpose, apart from typescript.test.mjs, until fixed.
+// Regression tests for two bugs this suite found in pkg/index.d.ts (both fixed as
+// described below).
 //
 // 1. The README's Worker quick start does not type-check in TypeScript: fromEnv(env)
 //    takes `Record<string, string | undefined>`, and a Worker's `Env` (an interface,
@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TYPE_ROOTS, WORKERS_TYPES, tsc } from './lib/tsc.mjs';
 
-describe('pkg/index.d.ts (KNOWN BUGS, expected to fail)', { timeout: 120_000 }, () => {
+describe('pkg/index.d.ts regressions', { timeout: 120_000 }, () => {
   test('the README Worker quick start type-checks: TokenClient.fromEnv(env, { store: env.TOKENS }) with a typed Env', async () => {
     const r = await tsc('workers-fromenv', {
       module: 'esnext', moduleResolution: 'bundler', customConditions: ['workerd'], lib: ['es2022'], types: [WORKERS_TYPES],
