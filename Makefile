@@ -45,7 +45,7 @@ $(PKG_WASM): $(SOURCES) scripts/package.mjs
 demo: build
 	node scripts/demo.mjs
 
-test: lint test-rust build test-wasm test-node test-store size
+test: lint test-rust build test-wasm test-node test-store test-runtimes test-browser size
 
 lint:
 	cargo fmt --all -- --check
