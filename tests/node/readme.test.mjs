@@ -53,12 +53,15 @@ test("the README has the examples this test runs", () => {
 test("README: Cloudflare Workers example (its fetch handler, called twice)", async () => {
   const block = blocks.find((b) => b.includes("export default"));
   const { stdout } = await run("worker.mjs", `${block.replace("export default", "const worker =")}
-    const env = { DATACOSMOS_CLIENT_ID: ${JSON.stringify(CLIENT.clientId)}, DATACOSMOS_CLIENT_SECRET: ${JSON.stringify(CLIENT.clientSecret)} };
+    const kv = new Map();
+    const TOKENS = { get: async (k) => kv.get(k) ?? null, put: async (k, v) => { kv.set(k, v); }, delete: async (k) => { kv.delete(k); } };
+    const env = { DATACOSMOS_CLIENT_ID: ${JSON.stringify(CLIENT.clientId)}, DATACOSMOS_CLIENT_SECRET: ${JSON.stringify(CLIENT.clientSecret)}, TOKENS };
     for (let i = 0; i < 2; i++) {
-      const res = await worker.fetch(new Request("https://worker.example/"), env);
+      const res = await worker.fetch(new Request("https://worker.example/"), env, { waitUntil() {} });
       console.log(res.status, (await res.json()).collections.length > 0);
-    }`);
-  assert.equal(stdout, "200 true\n200 true\n");
+    }
+    console.log([...kv.keys()].filter((k) => !k.endsWith(":lease")).length);`);
+  assert.equal(stdout, "200 true\n200 true\n1\n", "two calls served, one sealed entry in the KV namespace");
   assert.ok(server.tokenRequests() >= 1);
 });
 
