@@ -15,11 +15,11 @@ const quick = process.env.BENCH_QUICK === "1";
 const q = (n, min = 1) => (quick ? Math.max(min, Math.ceil(n / 5)) : n);
 const N = {
   coldSamples: q(20, 3),
-  firstRounds: q(5, 2), firstWarmup: 20, firstSamples: q(60, 10),
-  cachedRounds: q(3, 1), cachedCalls: 200_000, cachedSamples: 5,
+  firstRounds: q(10, 2), firstWarmup: 20, firstSamples: q(60, 10),
+  cachedRounds: q(5, 1), cachedCalls: 200_000, cachedSamples: 5,
   callers: 10_000, concTrials: q(5, 2), concTrialsUnshared: q(2, 1),
   memRounds: q(2, 1), memCalls: 1_000_000, memRefreshes: q(10_000, 2000),
-  workerdCold: q(5, 2), workerdFirst: q(30, 10), workerdCachedCalls: 100_000, workerdCachedSamples: q(7, 3),
+  workerdCold: q(10, 2), workerdFirst: q(30, 10), workerdCachedCalls: 100_000, workerdCachedSamples: q(7, 3),
 };
 
 const PEERS = ["oauth4webapi", "openid-client", "auth0"];
