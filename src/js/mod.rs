@@ -8,8 +8,11 @@
 //! # Single flight
 //! Concurrent callers share one exchange as a JavaScript `Promise` that resolves to a
 //! plain `TokenInfo` object. Waiters only attach JS reactions to it: no Rust future,
-//! timer or I/O object runs on a waiter's behalf, so in workerd no caller depends on
-//! another request's context beyond the shared promise itself.
+//! timer or I/O object runs on a waiter's behalf. The exchange itself runs in the
+//! context of the request that started it; workerd cancels that context's I/O when
+//! the request ends, so each new flight is handed to `waitUntil` (the workerd entry's
+//! `cloudflare:workers` one, and `config.waitUntil`), and a flight older than
+//! [`retry::flight_limit_ms`] is replaced rather than waited for.
 
 mod api;
 mod config;
