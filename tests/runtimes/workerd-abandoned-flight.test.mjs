@@ -111,4 +111,20 @@ describe('workerd: an exchange whose starting request has ended', { timeout: 60_
       gate.release();
     }
   });
+
+  test('without waitUntil (the generic worker entry), a stuck flight is replaced once past every bound', async (t) => {
+    // worker.js has no cloudflare:workers keep-alive, so A's abandoned exchange is
+    // cancelled by workerd and its promise never settles. The client must not wait for
+    // it forever: past retry::flight_limit_ms (timeoutMs 1000, maxRetries 0, no store:
+    // 1000 + lease 2000 + 5000 = 8 s) a new request starts a new exchange.
+    const plain = await bundleWorker({ name: 'abandoned-plain', platform: 'browser', conditions: ['worker'], entry: 'worker-abandoned.js' });
+    assert.ok(plain.inputs.includes('worker.js') && !plain.inputs.includes('workerd.js'), `inputs: ${plain.inputs}`);
+    const w = await startWorkers(plain, bindings);
+    t.after(() => w.dispose());
+    const a = await answerWithin(w, '/sibling-fails?ms=0', PATIENCE_MS);
+    assert.equal(a.status, 502, JSON.stringify(a));
+    await new Promise((r) => setTimeout(r, 8_500));
+    const c = await answerWithin(w, '/token', PATIENCE_MS);
+    assert.equal(c.status, 200, `after the flight limit: ${JSON.stringify(c)}`);
+  });
 });
