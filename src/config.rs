@@ -18,6 +18,8 @@ pub const DEFAULT_REFRESH_LEEWAY_SECONDS: f64 = 60.0;
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
 /// Default number of retries after the first attempt.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// Default time during which an authentication failure is answered without a request.
+pub const DEFAULT_NEGATIVE_CACHE_SECONDS: f64 = 30.0;
 /// The most retries a config may ask for.
 pub const MAX_RETRIES_LIMIT: u32 = 10;
 /// The longest per-attempt timeout a config may ask for (JS timers hold 2^31-1 ms).
@@ -167,6 +169,9 @@ pub struct ConfigInput {
     pub timeout_ms: Option<f64>,
     /// Retries after the first attempt.
     pub max_retries: Option<f64>,
+    /// Seconds during which `invalid_client`, `unauthorized_client` and `access_denied`
+    /// are answered without a request.
+    pub negative_cache_seconds: Option<f64>,
 }
 
 impl ConfigInput {
@@ -185,7 +190,8 @@ impl ConfigInput {
             body_encoding,
             refresh_leeway_seconds,
             timeout_ms,
-            max_retries
+            max_retries,
+            negative_cache_seconds
         );
         if overrides.audience != Audience::Default {
             self.audience = overrides.audience;
@@ -219,6 +225,8 @@ pub struct Config {
     pub timeout_ms: u32,
     /// Retries after the first attempt.
     pub max_retries: u32,
+    /// The negative cache's duration, in milliseconds.
+    pub negative_cache_ms: f64,
 }
 
 // The limits are spelled out in their messages (no integer formatting in the wasm).
@@ -329,6 +337,14 @@ impl Config {
                 "maxRetries must be a whole number from 0 to 10",
             ));
         }
+        let negative = input
+            .negative_cache_seconds
+            .unwrap_or(DEFAULT_NEGATIVE_CACHE_SECONDS);
+        if !(negative.is_finite() && (0.0..=86_400.0).contains(&negative)) {
+            return Err(Error::config(
+                "negativeCacheSeconds must be a number from 0 to 86400",
+            ));
+        }
         Ok(Config {
             client_id,
             client_secret,
@@ -341,6 +357,7 @@ impl Config {
             refresh_leeway_ms: leeway * 1000.0,
             timeout_ms: timeout as u32,
             max_retries: retries as u32,
+            negative_cache_ms: negative * 1000.0,
         })
     }
 }

@@ -56,6 +56,15 @@ pub enum Error {
         /// What is wrong; never the secret.
         reason: String,
     },
+    /// An Auth0 quota bucket reads `remaining: 0`: no request is made until it resets.
+    QuotaExceeded {
+        /// Seconds until the bucket resets.
+        retry_after_seconds: u64,
+    },
+    /// The caller's `AbortSignal` fired; the shared exchange goes on for the others.
+    Aborted,
+    /// A static token (`DATACOSMOS_USER_TOKEN`, `DATACOSMOS_ACCESS_TOKEN`) has expired.
+    TokenExpired,
 }
 
 impl Error {
@@ -70,6 +79,19 @@ impl Error {
             Error::Network { .. } => "network_error",
             Error::Timeout { .. } => "timeout",
             Error::InvalidConfig { .. } => "invalid_config",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
+            Error::Aborted => "aborted",
+            Error::TokenExpired => "token_expired",
+        }
+    }
+
+    /// Seconds until a request may be made again, for [`Error::QuotaExceeded`].
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Error::QuotaExceeded {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
         }
     }
 
@@ -108,7 +130,11 @@ impl Error {
             Error::OAuth { status, .. } | Error::Http { status } => {
                 matches!(*status, 408 | 429 | 500..=599)
             }
-            Error::InvalidResponse { .. } | Error::InvalidConfig { .. } => false,
+            Error::InvalidResponse { .. }
+            | Error::InvalidConfig { .. }
+            | Error::QuotaExceeded { .. }
+            | Error::Aborted
+            | Error::TokenExpired => false,
         }
     }
 
@@ -164,6 +190,15 @@ impl Error {
                 m.push_str("invalid config: ");
                 m.push_str(reason);
             }
+            Error::QuotaExceeded {
+                retry_after_seconds,
+            } => {
+                m.push_str("the token endpoint's quota is used up; retry in ");
+                push_decimal(&mut m, *retry_after_seconds);
+                m.push_str(" s");
+            }
+            Error::Aborted => m.push_str("the caller aborted the wait for a token"),
+            Error::TokenExpired => m.push_str("the static access token has expired"),
         }
         m
     }

@@ -34,10 +34,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod cache;
 pub mod config;
 pub mod credentials;
 mod encoding;
+pub mod engine;
 mod error;
 pub mod json;
 pub mod request;

@@ -1,0 +1,450 @@
+//! Scenario tests of single decisions; `tests/sim` checks the invariants over many
+//! thousands of random schedules.
+
+use super::*;
+use crate::config::{Config, ConfigInput};
+
+const T0: f64 = 1_700_000_000_000.0;
+
+fn policy(leeway_s: f64, retries: u32, store: Option<StoreCaps>) -> Policy {
+    let config = Config::new(ConfigInput {
+        client_id: Some("id".into()),
+        client_secret: Some(ClientSecret::new("s3cret")),
+        refresh_leeway_seconds: Some(leeway_s),
+        max_retries: Some(f64::from(retries)),
+        timeout_ms: Some(1000.0),
+        ..ConfigInput::default()
+    })
+    .unwrap();
+    Policy::new(&config, store)
+}
+
+fn drain(e: &mut Engine) -> Vec<Action> {
+    std::iter::from_fn(|| e.poll_action()).collect()
+}
+
+fn sent(actions: &[Action]) -> Option<OpId> {
+    actions.iter().find_map(|a| match a {
+        Action::Send { op } => Some(*op),
+        _ => None,
+    })
+}
+
+fn ok(body: &str) -> Outcome<'_> {
+    Outcome::Answer {
+        status: 200,
+        body: Some(body),
+        headers: AnswerHeaders::default(),
+    }
+}
+
+fn status(status: u16, body: &str) -> Outcome<'_> {
+    Outcome::Answer {
+        status,
+        body: Some(body),
+        headers: AnswerHeaders::default(),
+    }
+}
+
+fn settled(actions: &[Action]) -> Vec<Result<String, String>> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Settle { outcome, .. } => Some(match outcome {
+                Ok(t) => Ok(t.access_token.clone()),
+                Err(e) => Err(e.code().to_owned()),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A client with token "a" (expires_in 4 s) obtained at T0.
+fn with_token(leeway_s: f64, retries: u32) -> Engine {
+    let mut e = Engine::new(policy(leeway_s, retries, None), 7);
+    assert!(matches!(e.call(T0), Verdict::Wait(_)));
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(T0, op, ok(r#"{"access_token":"a","expires_in":4}"#));
+    assert_eq!(settled(&drain(&mut e)), vec![Ok("a".to_owned())]);
+    e
+}
+
+#[test]
+fn a_failed_early_renewal_serves_the_valid_token() {
+    // Issue 8, input 1: expires_in 4, default leeway (effective 2 s), maxRetries 0;
+    // 2.5 s after issue the endpoint answers 503: the token (valid 1.5 s more) is served.
+    for failure in [
+        status(503, "unavailable"),
+        Outcome::Failed {
+            timeout: false,
+            message: "reset",
+        },
+        Outcome::Failed {
+            timeout: true,
+            message: "",
+        },
+        Outcome::Answer {
+            status: 429,
+            body: Some(r#"{"error":"too_many_requests"}"#),
+            headers: AnswerHeaders {
+                retry_after: Some("1"),
+                ..AnswerHeaders::default()
+            },
+        },
+    ] {
+        let mut e = with_token(60.0, 0);
+        let now = T0 + 2_500.0;
+        assert_eq!(e.call(now), Verdict::Ready(Ok(e.token().unwrap().clone())));
+        let op = sent(&drain(&mut e)).expect("a background renewal");
+        e.handle(now + 10.0, op, failure);
+        let actions = drain(&mut e);
+        assert!(actions
+            .iter()
+            .any(|a| matches!(a, Action::Event(Event::StaleServed { .. }))));
+        // Later calls still get "a", without a request on every call (backoff).
+        let v = e.call(now + 20.0);
+        assert!(matches!(v, Verdict::Ready(Ok(ref t)) if t.access_token == "a"));
+        assert_eq!(
+            sent(&drain(&mut e)),
+            None,
+            "no request before the backoff step"
+        );
+        // The memo serves it too until the backoff ends.
+        assert!(e.memo(now + 20.0).serve.is_some());
+        // Past the real expiry the failure reaches callers.
+        let v = e.call(T0 + 4_000.0);
+        assert!(matches!(v, Verdict::Wait(_)));
+        let op = sent(&drain(&mut e)).unwrap();
+        e.handle(T0 + 4_001.0, op, status(503, "down"));
+        assert_eq!(settled(&drain(&mut e)), vec![Err("http_error".to_owned())]);
+    }
+}
+
+#[test]
+fn the_renewal_is_retried_one_backoff_step_later() {
+    let mut e = with_token(60.0, 0);
+    let now = T0 + 2_100.0;
+    e.call(now);
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(now, op, status(502, ""));
+    drain(&mut e);
+    // Backoff after the first failure is 125 to 250 ms.
+    e.call(now + 100.0);
+    assert_eq!(sent(&drain(&mut e)), None);
+    assert!(matches!(e.call(now + 260.0), Verdict::Ready(Ok(_))));
+    assert!(sent(&drain(&mut e)).is_some(), "the next call renews");
+}
+
+#[test]
+fn overflowing_retry_after_stops_retrying() {
+    // Issue 8, input 4: Retry-After 2^64 is the largest value: more than 60 s, stop.
+    for ra in ["18446744073709551616", "61", "99999999999999999999999"] {
+        let mut e = Engine::new(policy(60.0, 2, None), 1);
+        e.call(T0);
+        let op = sent(&drain(&mut e)).unwrap();
+        e.handle(
+            T0,
+            op,
+            Outcome::Answer {
+                status: 429,
+                body: Some("{}"),
+                headers: AnswerHeaders {
+                    retry_after: Some(ra),
+                    ..AnswerHeaders::default()
+                },
+            },
+        );
+        let actions = drain(&mut e);
+        assert_eq!(
+            settled(&actions),
+            vec![Err("http_error".to_owned())],
+            "{ra}"
+        );
+        assert_eq!(e.poll_timeout(), None, "{ra}: no retry scheduled");
+    }
+}
+
+#[test]
+fn retries_follow_the_policy() {
+    let mut e = Engine::new(policy(60.0, 2, None), 1);
+    e.call(T0);
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(T0, op, status(500, ""));
+    let actions = drain(&mut e);
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(Event::Retry { attempt: 1, .. }))));
+    let at = e.poll_timeout().unwrap();
+    assert!(at > T0 && at <= T0 + 250.0);
+    e.handle_timeout(at);
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(at, op, ok(r#"{"access_token":"b","expires_in":60}"#));
+    assert_eq!(settled(&drain(&mut e)), vec![Ok("b".to_owned())]);
+}
+
+#[test]
+fn a_stalled_request_is_timed_out_by_the_engine() {
+    let mut e = Engine::new(policy(60.0, 0, None), 1);
+    e.call(T0);
+    drain(&mut e);
+    let deadline = e.poll_timeout().unwrap();
+    assert_eq!(deadline, T0 + 1000.0 + BACKSTOP_MS);
+    e.handle_timeout(deadline);
+    assert_eq!(settled(&drain(&mut e)), vec![Err("timeout".to_owned())]);
+    assert!(!e.is_busy());
+}
+
+#[test]
+fn negative_cache_fails_fast_until_clear() {
+    let mut e = Engine::new(policy(60.0, 2, None), 1);
+    e.call(T0);
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(
+        T0,
+        op,
+        status(
+            401,
+            r#"{"error":"invalid_client","error_description":"no"}"#,
+        ),
+    );
+    assert_eq!(
+        settled(&drain(&mut e)),
+        vec![Err("invalid_client".to_owned())]
+    );
+    match e.call(T0 + 1000.0) {
+        Verdict::Ready(Err(err)) => {
+            assert_eq!(err.code(), "invalid_client");
+            assert_eq!(err.status(), Some(401));
+            assert_eq!(err.description(), Some("no"));
+        }
+        v => panic!("{v:?}"),
+    }
+    assert_eq!(sent(&drain(&mut e)), None);
+    // After the negative-cache time a request is made again.
+    assert!(matches!(e.call(T0 + 30_001.0), Verdict::Wait(_)));
+    assert!(sent(&drain(&mut e)).is_some());
+    e.clear(T0 + 30_002.0);
+    let mut e2 = Engine::new(policy(60.0, 2, None), 1);
+    e2.call(T0);
+    let op = sent(&drain(&mut e2)).unwrap();
+    e2.handle(T0, op, status(401, r#"{"error":"invalid_client"}"#));
+    drain(&mut e2);
+    e2.clear(T0 + 1.0);
+    assert!(
+        matches!(e2.call(T0 + 2.0), Verdict::Wait(_)),
+        "clear() lifts it"
+    );
+}
+
+#[test]
+fn an_empty_quota_bucket_blocks_requests_until_it_resets() {
+    let mut e = Engine::new(policy(60.0, 2, None), 1);
+    e.call(T0);
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(
+        T0,
+        op,
+        Outcome::Answer {
+            status: 429,
+            body: Some(r#"{"error":"too_many_requests"}"#),
+            headers: AnswerHeaders {
+                client_quota: Some("b=per_hour;q=10;r=0;t=120"),
+                ..AnswerHeaders::default()
+            },
+        },
+    );
+    let actions = drain(&mut e);
+    assert_eq!(settled(&actions), vec![Err("too_many_requests".to_owned())]);
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(Event::Quota { .. }))));
+    assert_eq!(e.quota()[0].remaining, 0);
+    match e.call(T0 + 1000.0) {
+        Verdict::Ready(Err(err)) => {
+            assert_eq!(err.code(), "quota_exceeded");
+            assert_eq!(err.retry_after_seconds(), Some(119));
+            assert_eq!(err.status(), None);
+        }
+        v => panic!("{v:?}"),
+    }
+    e.clear(T0 + 2000.0);
+    assert!(
+        matches!(e.call(T0 + 2000.0), Verdict::Ready(Err(_))),
+        "clear() keeps the block"
+    );
+    assert!(matches!(e.call(T0 + 120_000.0), Verdict::Wait(_)));
+}
+
+#[test]
+fn a_rejected_token_is_renewed_and_never_reused() {
+    let mut e = with_token(0.0, 0);
+    assert!(
+        matches!(e.reject(T0 + 10.0, "other"), Verdict::Ready(Ok(_))),
+        "a newer token is served"
+    );
+    assert!(matches!(e.reject(T0 + 10.0, "a"), Verdict::Wait(_)));
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(T0 + 20.0, op, ok(r#"{"access_token":"b","expires_in":60}"#));
+    assert_eq!(settled(&drain(&mut e)), vec![Ok("b".to_owned())]);
+}
+
+fn store(atomic: bool) -> Option<StoreCaps> {
+    Some(StoreCaps {
+        atomic_add: atomic,
+        delete: true,
+        timeout_ms: 1000.0,
+    })
+}
+
+fn op_of(actions: &[Action], want: &str) -> OpId {
+    actions
+        .iter()
+        .find_map(|a| match (a, want) {
+            (
+                Action::Get {
+                    op,
+                    key: Key::Entry,
+                },
+                "get",
+            ) => Some(*op),
+            (
+                Action::Get {
+                    op,
+                    key: Key::Lease,
+                },
+                "lease-get",
+            ) => Some(*op),
+            (Action::Add { op, .. }, "add") => Some(*op),
+            (
+                Action::Put {
+                    op,
+                    key: Key::Lease,
+                    ..
+                },
+                "lease-put",
+            ) => Some(*op),
+            (
+                Action::Put {
+                    op,
+                    key: Key::Entry,
+                    ..
+                },
+                "put",
+            ) => Some(*op),
+            (Action::Send { op }, "send") => Some(*op),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no {want} in {actions:?}"))
+}
+
+#[test]
+fn a_fresh_stored_entry_is_used_without_a_request() {
+    let mut e = Engine::new(policy(60.0, 0, store(true)), 1);
+    let stored = entry::encode(&Token {
+        access_token: "s".into(),
+        token_type: "Bearer".into(),
+        obtained_at_ms: T0,
+        expires_at_ms: T0 + 3_600_000.0,
+        scope: None,
+    });
+    e.call(T0);
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 5.0, op, Outcome::Value(Some(&stored)));
+    let actions = drain(&mut e);
+    assert_eq!(settled(&actions), vec![Ok("s".to_owned())]);
+    assert_eq!(sent(&actions), None);
+    assert!(!e.is_busy());
+}
+
+#[test]
+fn the_lease_loser_waits_in_the_store_at_most_the_lease_time() {
+    let mut e = Engine::new(policy(60.0, 0, store(true)), 1);
+    e.call(T0);
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0, op, Outcome::Value(None));
+    let op = op_of(&drain(&mut e), "add");
+    e.handle(T0, op, Outcome::Added(false));
+    drain(&mut e);
+    let lease = e.policy().lease_ms();
+    let mut now = T0;
+    let mut reads = 0;
+    let mut actions = Vec::new();
+    loop {
+        if let Some(op) = sent(&actions) {
+            assert!(
+                now >= T0 + 2.0 * lease && now <= T0 + 2.0 * lease + POLL_MS,
+                "{}",
+                now - T0
+            );
+            e.handle(now, op, ok(r#"{"access_token":"own","expires_in":60}"#));
+            break;
+        }
+        now = e.poll_timeout().unwrap();
+        e.handle_timeout(now);
+        let op = op_of(&drain(&mut e), "get");
+        reads += 1;
+        e.handle(now, op, Outcome::Value(None));
+        actions = drain(&mut e);
+        if sent(&actions).is_none() {
+            // Every look tries the lease again; another holder still has it.
+            let op = op_of(&actions, "add");
+            e.handle(now, op, Outcome::Added(false));
+            actions = drain(&mut e);
+        }
+    }
+    assert!(reads >= 15, "{reads}");
+    let actions = drain(&mut e);
+    let op = op_of(&actions, "put");
+    e.handle(now, op, Outcome::Done);
+    assert_eq!(settled(&drain(&mut e)), vec![Ok("own".to_owned())]);
+}
+
+#[test]
+fn a_store_that_keeps_no_writes_is_detected_at_once() {
+    // Issue 9, input 5: the Cache API on *.workers.dev keeps nothing; a cold call must
+    // not wait for the lease.
+    let mut e = Engine::new(policy(60.0, 0, store(false)), 1);
+    e.call(T0);
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 1.0, op, Outcome::Value(None));
+    let op = op_of(&drain(&mut e), "lease-get");
+    e.handle(T0 + 2.0, op, Outcome::Value(None)); // null: nobody holds it
+    let op = op_of(&drain(&mut e), "lease-put");
+    e.handle(T0 + 3.0, op, Outcome::Done);
+    let op = op_of(&drain(&mut e), "lease-get");
+    e.handle(T0 + 4.0, op, Outcome::Value(None)); // our write is gone
+    let actions = drain(&mut e);
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Event(Event::StoreError { operation: "lease" }))));
+    let op = sent(&actions).expect("fetched at once");
+    e.handle(T0 + 5.0, op, ok(r#"{"access_token":"t","expires_in":60}"#));
+    let actions = drain(&mut e);
+    assert_eq!(
+        settled(&actions),
+        vec![Ok("t".to_owned())],
+        "no write to a store that keeps none"
+    );
+    // The next flight does not touch the store.
+    e.clear(T0 + 10.0);
+    e.call(T0 + 10.0);
+    assert!(sent(&drain(&mut e)).is_some());
+}
+
+#[test]
+fn memo_serves_fresh_tokens_only_until_due() {
+    let e = with_token(1.0, 0);
+    let m = e.memo(T0);
+    let (t, until) = m.serve.unwrap();
+    assert_eq!(t.access_token, "a");
+    assert_eq!(until, T0 + 3_000.0);
+    assert!(e.memo(T0 + 3_000.0).serve.is_none());
+    assert!(e.memo(T0 + 3_000.0).join.is_none());
+}
+
+#[test]
+fn call_bound_covers_the_worst_flight() {
+    let p = policy(60.0, 2, store(true));
+    // 3 attempts of 1 s + backstop, 2 waits of up to 60 s, and the store's share.
+    assert!(p.call_bound_ms() >= 3.0 * 2000.0 + 120_000.0 + p.lease_ms());
+}
