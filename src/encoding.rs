@@ -123,23 +123,25 @@ pub fn json_string_into(out: &mut String, s: &str) {
 }
 
 /// Parses an unsigned decimal `123` or `123.45` without the float parser (its tables
-/// cost kilobytes of wasm). `None` for anything else, or more than 20 integer digits.
+/// cost kilobytes of wasm), to about 15 significant digits (fraction digits after the
+/// ninth are checked and ignored). A value too large for `f64` is `inf`: the largest
+/// value (RFC 9111 §1.2.2), never an error. `None` for anything else.
 pub fn parse_decimal(s: &str) -> Option<f64> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || int.len() > 20 || !digits(int) || !digits(frac) || s.ends_with('.') {
+    if int.is_empty() || !digits(int) || !digits(frac) || s.ends_with('.') {
         return None;
     }
     let mut v = 0f64;
     for b in int.bytes() {
         v = v * 10.0 + f64::from(b - b'0');
     }
-    let mut scale = 0.1;
+    let (mut f, mut scale) = (0f64, 1f64);
     for b in frac.bytes().take(9) {
-        v += f64::from(b - b'0') * scale;
-        scale /= 10.0;
+        f = f * 10.0 + f64::from(b - b'0');
+        scale *= 10.0;
     }
-    Some(v)
+    Some(v + f / scale)
 }
 
 #[cfg(test)]
@@ -161,17 +163,25 @@ mod tests {
         assert_eq!(parse_decimal("0"), Some(0.0));
         assert_eq!(parse_decimal("1.5"), Some(1.5));
         assert_eq!(parse_decimal("007"), Some(7.0));
+        assert_eq!(parse_decimal("0.1234567891"), Some(0.123456789));
+        // Overflow is the largest value, never an error or a wrap.
+        for (text, want) in [
+            ("18446744073709551615", 18_446_744_073_709_551_615.0),
+            ("18446744073709551616", 18_446_744_073_709_551_616.0),
+            ("99999999999999999999999", 1e23),
+            ("100000000000000000000000000000", 1e29),
+        ] {
+            let got = parse_decimal(text).unwrap();
+            assert!((got - want).abs() <= want * 1e-15, "{text}: {got}");
+        }
+        assert_eq!(parse_decimal(&"9".repeat(309)), Some(f64::INFINITY));
+        assert_eq!(parse_decimal(&"9".repeat(100_000)), Some(f64::INFINITY));
+        assert_eq!(
+            parse_decimal(&format!("{}.5", "9".repeat(400))),
+            Some(f64::INFINITY)
+        );
         for bad in [
-            "",
-            ".5",
-            "5.",
-            "-1",
-            "+1",
-            "1e3",
-            "1.2.3",
-            " 1",
-            "0x10",
-            "123456789012345678901",
+            "", ".5", "5.", "-1", "+1", "1e3", "1.2.3", " 1", "0x10", "1,000", "١", "inf", "NaN",
         ] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
         }

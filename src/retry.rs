@@ -4,6 +4,7 @@
 //! with jittered exponential backoff. `Retry-After` (RFC 9110 §10.2.3: seconds or an
 //! HTTP date) is honoured up to [`MAX_RETRY_AFTER_MS`]; a longer one ends retrying.
 
+use crate::encoding::parse_decimal;
 use crate::Error;
 
 /// The first backoff step.
@@ -66,18 +67,26 @@ pub fn backoff(retries_done: u32, random: f64) -> f64 {
 }
 
 /// A `Retry-After` value in milliseconds from `now_ms`: delay-seconds, or an HTTP
-/// date (IMF-fixdate, RFC 850 or asctime form). A date in the past is 0.
-/// `None` for anything else.
+/// date (IMF-fixdate, RFC 850 or asctime form). A date in the past is 0. Seconds or a
+/// year too large to represent are the largest value (RFC 9111 §1.2.2): a long wait,
+/// so [`decide`] stops. `None` for anything else.
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     let v = value.trim();
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(v.parse::<u64>().ok()? as f64 * 1000.0);
+        return Some(parse_decimal(v)? * 1000.0);
     }
     let at = parse_http_date(v)?;
     Some((at - now_ms).max(0.0))
 }
 
-/// An HTTP date (RFC 9110 §5.6.7) in ms since the epoch.
+/// The largest year read; a longer one saturates to it (the far future).
+const MAX_YEAR: i64 = 1_000_000_000;
+
+/// An HTTP date (RFC 9110 §5.6.7) in ms since the epoch, in any of its three forms:
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, `Sunday, 06-Nov-94 08:49:37 GMT` (a two-digit
+/// year below 70 is 20xx, else 19xx) or `Sun Nov  6 08:49:37 1994`. A year too large
+/// to represent is the largest value (RFC 9111 §1.2.2): it saturates at 10^9, some
+/// 3·10^19 ms from now. `None` for anything else.
 pub fn parse_http_date(s: &str) -> Option<f64> {
     let mut words = [""; 6];
     let mut n = 0;
@@ -87,16 +96,20 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
     }
     let (day, month, year, time) = match words.get(..n)? {
         // Sun, 06 Nov 1994 08:49:37 GMT
-        [_, d, m, y, t, "GMT"] => (*d, *m, y.parse::<i64>().ok()?, *t),
+        [_, d, m, y, t, "GMT"] => (*d, *m, year(y)?, *t),
         // Sunday, 06-Nov-94 08:49:37 GMT
         [_, dmy, t, "GMT"] => {
             let mut p = dmy.split('-');
             let (d, m, y) = (p.next()?, p.next()?, p.next()?);
-            let y: i64 = y.parse().ok()?;
-            (d, m, if y < 70 { 2000 + y } else { 1900 + y }, *t)
+            let year = match (y.len(), year(y)?) {
+                (2, yy) if yy < 70 => 2000 + yy,
+                (2, yy) => 1900 + yy,
+                (_, yyyy) => yyyy,
+            };
+            (d, m, year, *t)
         }
         // Sun Nov  6 08:49:37 1994
-        [_, m, d, t, y] => (*d, *m, y.parse::<i64>().ok()?, *t),
+        [_, m, d, t, y] => (*d, *m, year(y)?, *t),
         _ => return None,
     };
     let day: i64 = day.parse().ok()?;
@@ -114,8 +127,21 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
     {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    Some(((days * 86_400 + h * 3600 + mi * 60 + se) * 1000) as f64)
+    // In f64: 10^9 years of milliseconds overflow i64.
+    let days = days_from_civil(year, month, day) as f64;
+    Some((days * 86_400.0 + (h * 3600 + mi * 60 + se) as f64) * 1000.0)
+}
+
+/// A year of ASCII digits, saturating at [`MAX_YEAR`].
+fn year(digits: &str) -> Option<i64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        digits
+            .bytes()
+            .fold(0, |y, b| (y * 10 + i64::from(b - b'0')).min(MAX_YEAR)),
+    )
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -182,6 +208,97 @@ mod tests {
     }
 
     #[test]
+    fn overflowing_retry_after_is_the_largest_so_stops() {
+        for big in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "1000000000000000000000000000000",
+            "99999999999999999999999999999999999999999999",
+        ] {
+            let ms = parse_retry_after(big, 0.0).unwrap();
+            assert!(ms >= 1.8e22, "{big}: {ms}");
+            assert_eq!(
+                decide(&http(503), 0, 2, Some(big), 0.0, 0.5),
+                Decision::Stop,
+                "{big}"
+            );
+        }
+        let huge = "9".repeat(400);
+        assert_eq!(parse_retry_after(&huge, 0.0), Some(f64::INFINITY));
+        assert_eq!(
+            decide(&http(429), 0, 2, Some(&huge), 0.0, 0.5),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&http(429), 0, 2, Some(&u64::MAX.to_string()), 0.0, 0.5),
+            Decision::Stop
+        );
+    }
+
+    #[test]
+    fn retry_after_dates_at_the_minute_in_all_three_forms() {
+        // 60 s before Nov 6 1994 08:49:37 is honoured, 61 s is not.
+        for date in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            let at = |now| decide(&http(503), 0, 2, Some(date), now, 0.5);
+            assert_eq!(
+                at(NOV_6_1994 - 60_000.0),
+                Decision::RetryIn(60_000.0),
+                "{date}"
+            );
+            assert_eq!(at(NOV_6_1994 - 60_001.0), Decision::Stop, "{date}");
+            assert_eq!(at(NOV_6_1994 - 61_000.0), Decision::Stop, "{date}");
+            assert_eq!(at(NOV_6_1994 + 1.0), Decision::RetryIn(0.0), "{date}");
+        }
+    }
+
+    #[test]
+    fn overflowing_years_are_the_far_future() {
+        let far = 1e9 * 365.2425 * 86_400_000.0;
+        for date in [
+            "Sun, 06 Nov 99999999999999999999 08:49:37 GMT",
+            "Sunday, 06-Nov-99999999999999999999 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 99999999999999999999",
+            "Sun, 06 Nov 1000000000 08:49:37 GMT",
+            &format!("Sun, 06 Nov {} 08:49:37 GMT", "9".repeat(1000)),
+        ] {
+            let at = parse_http_date(date).unwrap();
+            assert!(at >= far * 0.99 && at.is_finite(), "{date}: {at}");
+            assert_eq!(
+                decide(&http(503), 0, 2, Some(date), 0.0, 0.5),
+                Decision::Stop,
+                "{date}"
+            );
+        }
+        // Years past 9999 still count (as larger values), and are ordered.
+        let y = |year: &str| parse_http_date(&format!("Sun, 06 Nov {year} 08:49:37 GMT")).unwrap();
+        assert!(y("9999") < y("10000") && y("10000") < y("999999999"));
+        assert!(y("999999999") < y("1000000000"));
+        assert_eq!(y("1000000000"), y("1000000001"));
+        // Four-digit years in the RFC 850 form are years, not 19xx offsets.
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-1994 08:49:37 GMT"),
+            Some(NOV_6_1994)
+        );
+        assert_eq!(
+            parse_http_date("Friday, 01-Jan-27 00:00:00 GMT"),
+            parse_http_date("Fri, 01 Jan 2027 00:00:00 GMT")
+        );
+        for bad in [
+            "Sun, 06 Nov +1994 08:49:37 GMT",
+            "Sun, 06 Nov -1994 08:49:37 GMT",
+            "Sun, 06 Nov 19x4 08:49:37 GMT",
+            "Sunday, 06-Nov- 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 ",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn what_is_retried() {
         for e in [
             http(408),
@@ -235,6 +352,10 @@ mod tests {
         assert_eq!(
             decide(&http(429), 0, 2, Some("61"), 0.0, 0.9),
             Decision::Stop
+        );
+        assert_eq!(
+            decide(&http(429), 0, 2, Some("060"), 0.0, 0.9),
+            Decision::RetryIn(60_000.0)
         );
         assert_eq!(
             decide(&http(429), 0, 2, Some("3600"), 0.0, 0.9),
