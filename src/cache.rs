@@ -1,7 +1,7 @@
 //! When a cached token may still be used, over a [`Clock`], with no I/O.
 
 use crate::encoding::{json_string_into, push_decimal};
-use crate::json::{Field, Json, JsonObject};
+use crate::json::{self, Field};
 use crate::Token;
 
 /// A source of the current time. In wasm it is `Date.now()`; in tests a fake.
@@ -141,8 +141,8 @@ pub fn encode_entry(t: &Token) -> String {
 }
 
 /// A shared-store entry back as a token; `None` for anything malformed.
-pub fn decode_entry<J: Json>(json: &J, text: &str) -> Option<Token> {
-    let obj = json.parse_object(text).ok()?;
+pub fn decode_entry(text: &str) -> Option<Token> {
+    let obj = json::parse_object(text).ok()?;
     let num = |n: &str| match obj.field(n) {
         Field::Num(v) if v.is_finite() => Some(v),
         _ => None,
@@ -239,17 +239,16 @@ mod tests {
 
     #[test]
     fn store_entries_round_trip() {
-        use crate::json::testing::SerdeJson;
         let mut t = token("tok\"en", 1_700_000_000_123.0, 3600.0);
         t.expires_at_ms += 0.4; // not a whole millisecond: stored rounded down
         t.scope = Some("read write".into());
         let mut expected = t.clone();
         expected.expires_at_ms -= 0.4;
         let text = encode_entry(&t);
-        assert_eq!(decode_entry(&SerdeJson, &text), Some(expected));
+        assert_eq!(decode_entry(&text), Some(expected));
         t.scope = None;
         t.expires_at_ms = 1_700_000_000_999.0;
-        assert_eq!(decode_entry(&SerdeJson, &encode_entry(&t)), Some(t));
+        assert_eq!(decode_entry(&encode_entry(&t)), Some(t));
         for bad in [
             "",
             "[]",
@@ -258,7 +257,7 @@ mod tests {
             r#"{"accessToken":"a","tokenType":"Bearer","obtainedAt":"1","expiresAt":2}"#,
             r#"{"accessToken":"a","tokenType":"Bearer","obtainedAt":1,"expiresAt":2,"scope":3}"#,
         ] {
-            assert_eq!(decode_entry(&SerdeJson, bad), None, "{bad}");
+            assert_eq!(decode_entry(bad), None, "{bad}");
         }
     }
 

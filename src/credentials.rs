@@ -3,7 +3,7 @@
 //! [`ConfigInput`]; reading the file or the environment is the caller's job.
 
 use crate::config::{Audience, ClientSecret, ConfigInput};
-use crate::json::{Field, JsonObject};
+use crate::json::{Field, Object};
 use crate::Error;
 
 /// Reads the credentials file format:
@@ -12,7 +12,7 @@ use crate::Error;
 /// # Errors
 /// [`Error::InvalidConfig`] for a `grant_type` other than `client_credentials`, or
 /// members that are not strings. The message names the member, never its value.
-pub fn from_credentials(obj: &impl JsonObject) -> Result<ConfigInput, Error> {
+pub fn from_credentials(obj: &Object) -> Result<ConfigInput, Error> {
     let string = |name: &str| -> Result<Option<String>, Error> {
         match obj.field(name) {
             Field::Missing | Field::Null => Ok(None),
@@ -79,12 +79,11 @@ fn from_env_dyn(get: &dyn Fn(&str) -> Option<String>) -> ConfigInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::testing::SerdeJson;
-    use crate::json::Json;
+    use crate::json::parse_object;
     use crate::Config;
 
     fn creds(text: &str) -> Result<ConfigInput, Error> {
-        from_credentials(&SerdeJson.parse_object(text).unwrap())
+        from_credentials(&parse_object(text).unwrap())
     }
 
     #[test]
@@ -114,6 +113,13 @@ mod tests {
         let e = creds(r#"{"client_id":"a","client_secret":12345}"#).unwrap_err();
         assert_eq!(e.code(), "invalid_config");
         assert!(!e.to_string().contains("12345"));
+    }
+
+    #[test]
+    fn only_own_members() {
+        let c = creds(r#"{"__proto__":{"client_id":"inherited"},"client_secret":"b"}"#).unwrap();
+        assert_eq!(c.client_id, None);
+        assert!(c.client_secret.is_some());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::config::ClientSecret;
 use crate::encoding::{base64url_decode, parse_decimal};
-use crate::json::{Field, Json, JsonObject, NotAnObject};
+use crate::json::{self, Field, NotAnObject};
 use crate::Error;
 use core::fmt;
 
@@ -14,15 +14,18 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub const DEFAULT_LIFETIME_SECONDS: f64 = 3600.0;
 /// The longest lifetime believed: one year. A larger `expires_in` is capped.
 pub const MAX_LIFETIME_SECONDS: f64 = 365.0 * 86_400.0;
+/// The largest difference between the server's `Date` and the local clock that is
+/// ignored when a lifetime comes from a JWT `exp` (see [`parse`]).
+pub const MAX_CLOCK_SKEW_MS: f64 = 5_000.0;
 /// The longest server text kept in an error.
 const MAX_TEXT: usize = 1024;
 
 /// An access token and what the client knows about it.
 #[derive(Clone, PartialEq)]
 pub struct Token {
-    /// The access token.
+    /// The access token: non-empty VSCHAR (RFC 6749 Appendix A.12).
     pub access_token: String,
-    /// The token type, `Bearer` for DataCosmos (any case of "bearer" is normalised).
+    /// The token type: always `Bearer` (RFC 6750), whatever case the server used.
     pub token_type: String,
     /// When the request that produced it was sent, in ms since the epoch.
     pub obtained_at_ms: f64,
@@ -65,21 +68,32 @@ pub struct Answer<'a> {
     pub body: Option<&'a str>,
     /// When the request was sent, in ms since the epoch.
     pub sent_at_ms: f64,
+    /// The response's `Date` header in ms since the epoch
+    /// ([`crate::retry::parse_http_date`]), `None` when absent or unreadable.
+    pub date_ms: Option<f64>,
 }
 
 /// Interprets `answer`.
 ///
 /// - A JSON object with a string `error` is [`Error::OAuth`], whatever the status.
 /// - Any other non-2xx answer is [`Error::Http`].
-/// - A 2xx answer must be a JSON object with a non-empty string `access_token`;
-///   `token_type` (default `Bearer`) and `scope` must be strings where present, and
-///   `expires_in` a non-negative number or numeric string. Else [`Error::InvalidResponse`].
+/// - A 2xx answer must be a JSON object (RFC 8259, read by [`json::parse_object`]:
+///   own members only) with a non-empty `access_token` of VSCHAR (RFC 6749
+///   Appendix A.12: `0x20`–`0x7E`); `token_type`, where present, must be `Bearer` in
+///   any case (RFC 6750; `DPoP`, `mac` and others are refused); `scope` must be a
+///   string where present, and `expires_in` a non-negative number or numeric string.
+///   Else [`Error::InvalidResponse`].
 ///
-/// Lifetime: `expires_in`; without it the JWT `exp` claim; without that one hour.
+/// Lifetime: `expires_in` counted from [`Answer::sent_at_ms`]; without it the JWT
+/// `exp` claim, corrected for clock skew: when the `Date` header is more than
+/// [`MAX_CLOCK_SKEW_MS`] off `sent_at_ms`, the token expires at
+/// `sent_at + (exp − Date)`; without either, one hour. Never before `sent_at`, never
+/// after [`MAX_LIFETIME_SECONDS`]; a number too large for `f64` is the largest value
+/// (RFC 9111 §1.2.2), so capped.
 ///
 /// # Security
 /// Server text in errors is passed through [`ClientSecret::redact`] and truncated.
-pub fn parse<J: Json>(json: &J, answer: Answer<'_>, secret: &ClientSecret) -> Result<Token, Error> {
+pub fn parse(answer: Answer<'_>, secret: &ClientSecret) -> Result<Token, Error> {
     let status = answer.status;
     let success = (200..300).contains(&status);
     let invalid = |reason| Error::InvalidResponse { status, reason };
@@ -90,7 +104,7 @@ pub fn parse<J: Json>(json: &J, answer: Answer<'_>, secret: &ClientSecret) -> Re
             Error::Http { status }
         });
     };
-    let obj = match json.parse_object(text) {
+    let obj = match json::parse_object(text) {
         Ok(obj) => obj,
         Err(_) if !success => return Err(Error::Http { status }),
         Err(NotAnObject::NotJson) => return Err(invalid("the body is not JSON")),
@@ -109,17 +123,22 @@ pub fn parse<J: Json>(json: &J, answer: Answer<'_>, secret: &ClientSecret) -> Re
         return Err(Error::Http { status });
     }
     let access_token = match obj.field("access_token") {
-        Field::Str(s) if !s.is_empty() => s,
-        Field::Str(_) => return Err(invalid("access_token is empty")),
+        Field::Str(s) if s.is_empty() => return Err(invalid("access_token is empty")),
+        Field::Str(s) if s.bytes().all(|b| (0x20..=0x7e).contains(&b)) => s,
+        Field::Str(_) => {
+            return Err(invalid(
+                "access_token has characters outside RFC 6749 VSCHAR",
+            ))
+        }
         Field::Missing | Field::Null => return Err(invalid("access_token is missing")),
         _ => return Err(invalid("access_token is not a string")),
     };
-    let token_type = match obj.field("token_type") {
-        Field::Missing | Field::Null => "Bearer".to_owned(),
-        Field::Str(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
-        Field::Str(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()) => t,
-        _ => return Err(invalid("token_type is not a valid token type")),
-    };
+    match obj.field("token_type") {
+        Field::Missing | Field::Null => {}
+        Field::Str(t) if t.eq_ignore_ascii_case("bearer") => {}
+        Field::Str(t) => return Err(invalid(unsupported_token_type(&t))),
+        _ => return Err(invalid("token_type is not a string")),
+    }
     let scope = match obj.field("scope") {
         Field::Missing | Field::Null => None,
         Field::Str(s) => Some(s),
@@ -132,31 +151,52 @@ pub fn parse<J: Json>(json: &J, answer: Answer<'_>, secret: &ClientSecret) -> Re
             None => return Err(invalid("expires_in is not a number")),
         },
         Field::Missing | Field::Null => None,
-        Field::Other => return Err(invalid("expires_in is not a number")),
+        Field::Bool(_) | Field::Other => return Err(invalid("expires_in is not a number")),
     };
+    let sent = answer.sent_at_ms;
+    let latest = sent + MAX_LIFETIME_SECONDS * 1000.0;
     let expires_at_ms = match lifetime_s {
         Some(n) if n.is_nan() || n < 0.0 => return Err(invalid("expires_in is negative")),
-        Some(n) => answer.sent_at_ms + n.min(MAX_LIFETIME_SECONDS) * 1000.0,
-        None => match jwt_exp(json, &access_token) {
+        Some(n) => sent + n.min(MAX_LIFETIME_SECONDS) * 1000.0,
+        None => match jwt_exp(&access_token) {
             Some(exp_s) => {
-                let max = answer.sent_at_ms + MAX_LIFETIME_SECONDS * 1000.0;
-                (exp_s * 1000.0).max(answer.sent_at_ms).min(max)
+                let exp_ms = exp_s * 1000.0;
+                let at = match answer.date_ms {
+                    Some(date) if (date - sent).abs() > MAX_CLOCK_SKEW_MS => sent + (exp_ms - date),
+                    _ => exp_ms,
+                };
+                at.max(sent).min(latest)
             }
-            None => answer.sent_at_ms + DEFAULT_LIFETIME_SECONDS * 1000.0,
+            None => sent + DEFAULT_LIFETIME_SECONDS * 1000.0,
         },
     };
     Ok(Token {
         access_token,
-        token_type,
-        obtained_at_ms: answer.sent_at_ms,
+        token_type: "Bearer".to_owned(),
+        obtained_at_ms: sent,
         expires_at_ms,
         scope,
     })
 }
 
-/// The `exp` claim (seconds since the epoch) of a JWT, if `token` is one. The
-/// signature is not checked: the client only uses it as a renewal hint.
-pub fn jwt_exp<J: Json>(json: &J, token: &str) -> Option<f64> {
+/// The reason for refusing a `token_type` other than `Bearer` (a fixed text: the
+/// server's value is not echoed).
+fn unsupported_token_type(token_type: &str) -> &'static str {
+    const KNOWN: [(&str, &str); 3] = [
+        ("DPoP", "token_type DPoP is not supported; only Bearer"),
+        ("mac", "token_type mac is not supported; only Bearer"),
+        ("N_A", "token_type N_A is not supported; only Bearer"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(token_type))
+        .map_or("token_type is not supported; only Bearer", |(_, why)| why)
+}
+
+/// The `exp` claim (seconds since the epoch) of a JWT, if `token` is one; `inf`
+/// where it is too large for `f64`. The signature is not checked: the client only
+/// uses it as a renewal hint.
+pub fn jwt_exp(token: &str) -> Option<f64> {
     let mut parts = token.split('.');
     let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
@@ -164,8 +204,8 @@ pub fn jwt_exp<J: Json>(json: &J, token: &str) -> Option<f64> {
     }
     let bytes = base64url_decode(payload)?;
     let text = core::str::from_utf8(&bytes).ok()?;
-    match json.parse_object(text).ok()?.field("exp") {
-        Field::Num(n) if n.is_finite() && n > 0.0 => Some(n),
+    match json::parse_object(text).ok()?.field("exp") {
+        Field::Num(n) if n > 0.0 => Some(n),
         _ => None,
     }
 }
@@ -187,20 +227,33 @@ fn clean(text: &str, secret: &ClientSecret) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::testing::SerdeJson;
 
     const T0: f64 = 1_700_000_000_000.0;
 
     fn answer(status: u16, body: &str) -> Result<Token, Error> {
+        dated(status, body, None)
+    }
+
+    fn dated(status: u16, body: &str, date_ms: Option<f64>) -> Result<Token, Error> {
         parse(
-            &SerdeJson,
             Answer {
                 status,
                 body: Some(body),
                 sent_at_ms: T0,
+                date_ms,
             },
             &ClientSecret::new("s3cr3t-value"),
         )
+    }
+
+    fn reason(e: Error) -> &'static str {
+        match e {
+            Error::InvalidResponse {
+                status: 200,
+                reason,
+            } => reason,
+            other => panic!("not an invalid_response on 200: {other:?}"),
+        }
     }
 
     fn jwt(payload: &str) -> String {
@@ -227,48 +280,144 @@ mod tests {
     }
 
     #[test]
-    fn token_type_is_normalised_or_rejected() {
-        let t = answer(200, r#"{"access_token":"x","token_type":"bearer"}"#).unwrap();
-        assert_eq!(t.token_type, "Bearer");
+    fn token_type_must_be_bearer_in_any_case() {
+        for ok in [
+            r#""Bearer""#,
+            r#""bearer""#,
+            r#""BEARER""#,
+            r#""bEaReR""#,
+            "null",
+        ] {
+            let t = answer(200, &format!(r#"{{"access_token":"x","token_type":{ok}}}"#)).unwrap();
+            assert_eq!(t.token_type, "Bearer", "{ok}");
+        }
         let t = answer(200, r#"{"access_token":"x"}"#).unwrap();
         assert_eq!(t.token_type, "Bearer");
-        let t = answer(200, r#"{"access_token":"x","token_type":"DPoP"}"#).unwrap();
-        assert_eq!(t.token_type, "DPoP");
-        for bad in [r#""""#, "5", r#""Bear er""#] {
+        for (bad, why) in [
+            ("DPoP", "token_type DPoP is not supported; only Bearer"),
+            ("dpop", "token_type DPoP is not supported; only Bearer"),
+            ("mac", "token_type mac is not supported; only Bearer"),
+            ("MAC", "token_type mac is not supported; only Bearer"),
+            ("N_A", "token_type N_A is not supported; only Bearer"),
+            ("Basic", "token_type is not supported; only Bearer"),
+            ("Bearer ", "token_type is not supported; only Bearer"),
+            (" Bearer", "token_type is not supported; only Bearer"),
+            ("Bearerx", "token_type is not supported; only Bearer"),
+            ("", "token_type is not supported; only Bearer"),
+            ("Bear er", "token_type is not supported; only Bearer"),
+            ("bearer\\u0000", "token_type is not supported; only Bearer"),
+            ("s3cr3t-value", "token_type is not supported; only Bearer"),
+        ] {
+            let e = answer(
+                200,
+                &format!(r#"{{"access_token":"x","token_type":"{bad}"}}"#),
+            );
+            assert_eq!(reason(e.unwrap_err()), why, "{bad}");
+        }
+        for bad in ["5", "true", "[\"Bearer\"]", "{}"] {
             let e = answer(
                 200,
                 &format!(r#"{{"access_token":"x","token_type":{bad}}}"#),
             );
-            assert_eq!(e.unwrap_err().code(), "invalid_response", "{bad}");
+            assert_eq!(
+                reason(e.unwrap_err()),
+                "token_type is not a string",
+                "{bad}"
+            );
         }
     }
 
     #[test]
+    fn access_token_must_be_vschar() {
+        let vschar: String = (0x20u8..=0x7e).map(char::from).collect();
+        let literal = vschar.replace('\\', "\\\\").replace('"', "\\\"");
+        let t = answer(200, &format!(r#"{{"access_token":"{literal}"}}"#)).unwrap();
+        assert_eq!(t.access_token, vschar);
+        for ok in [" ", "~", "a b", "eyJ.a-b_c.d~+/="] {
+            let t = answer(200, &format!(r#"{{"access_token":"{ok}"}}"#)).unwrap();
+            assert_eq!(t.access_token, ok);
+        }
+        for bad in [
+            "\\u001f",
+            "\\u007f",
+            "tok\\r\\nX-Injected: 1",
+            "tok\\n",
+            "tok\\r",
+            "tok\\u0000",
+            "tok\\t",
+            "tok\\u0080",
+            "tok\\u00e9",
+            "tëk",
+            "tok😀",
+            "tok\\ud800",
+        ] {
+            let e = answer(200, &format!(r#"{{"access_token":"{bad}"}}"#)).unwrap_err();
+            assert_eq!(
+                reason(e),
+                "access_token has characters outside RFC 6749 VSCHAR",
+                "{bad}"
+            );
+        }
+        let e = answer(200, r#"{"access_token":""}"#).unwrap_err();
+        assert_eq!(reason(e), "access_token is empty");
+    }
+
+    fn lifetime_ms(v: &str) -> Result<f64, Error> {
+        answer(200, &format!(r#"{{"access_token":"x","expires_in":{v}}}"#))
+            .map(|t| t.expires_at_ms - T0)
+    }
+
+    #[test]
     fn expires_in_forms() {
-        let exp = |v: &str| {
-            answer(200, &format!(r#"{{"access_token":"x","expires_in":{v}}}"#))
-                .map(|t| t.expires_at_ms - T0)
-        };
-        assert_eq!(exp("3600").unwrap(), 3_600_000.0);
-        assert_eq!(exp(r#""120""#).unwrap(), 120_000.0);
-        assert_eq!(exp(r#"" 7 ""#).unwrap(), 7_000.0);
-        assert_eq!(exp("0").unwrap(), 0.0);
-        assert_eq!(exp("1.5").unwrap(), 1_500.0);
-        assert_eq!(exp("1e300").unwrap(), MAX_LIFETIME_SECONDS * 1000.0);
-        assert_eq!(exp("null").unwrap(), 3_600_000.0);
+        assert_eq!(lifetime_ms("3600").unwrap(), 3_600_000.0);
+        assert_eq!(lifetime_ms(r#""120""#).unwrap(), 120_000.0);
+        assert_eq!(lifetime_ms(r#"" 7 ""#).unwrap(), 7_000.0);
+        assert_eq!(lifetime_ms("0").unwrap(), 0.0);
+        assert_eq!(lifetime_ms("1.5").unwrap(), 1_500.0);
+        assert_eq!(lifetime_ms("36e2").unwrap(), 3_600_000.0);
+        assert_eq!(lifetime_ms("null").unwrap(), 3_600_000.0);
         for bad in [
             "-1",
+            "-1e400",
             r#""soon""#,
             "true",
+            "false",
             "[1]",
+            "{}",
             r#""""#,
             r#""-5""#,
             r#""1e3""#,
+            r#""0x10""#,
+            r#""Infinity""#,
+            r#""NaN""#,
         ] {
-            let e = exp(bad).unwrap_err();
+            let e = lifetime_ms(bad).unwrap_err();
             assert_eq!(e.code(), "invalid_response", "{bad}");
             assert_eq!(e.status(), Some(200));
         }
+    }
+
+    #[test]
+    fn overflowing_expires_in_is_the_largest() {
+        let year_ms = MAX_LIFETIME_SECONDS * 1000.0;
+        assert_eq!(lifetime_ms("31536000").unwrap(), year_ms);
+        assert_eq!(lifetime_ms("31536001").unwrap(), year_ms);
+        assert_eq!(lifetime_ms("31535999").unwrap(), year_ms - 1000.0);
+        for big in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999",
+            "1e300",
+            "1e400",
+            "1E999999999",
+            r#""18446744073709551616""#,
+            r#""99999999999999999999999""#,
+        ] {
+            assert_eq!(lifetime_ms(big).unwrap(), year_ms, "{big}");
+        }
+        let huge = "9".repeat(400);
+        assert_eq!(lifetime_ms(&huge).unwrap(), year_ms);
+        assert_eq!(lifetime_ms(&format!(r#""{huge}""#)).unwrap(), year_ms);
     }
 
     #[test]
@@ -281,11 +430,108 @@ mod tests {
         let tok = jwt(r#"{"exp":1000}"#);
         let t = answer(200, &format!(r#"{{"access_token":"{tok}"}}"#)).unwrap();
         assert_eq!(t.expires_at_ms, T0);
-        // Not a JWT, a JWT without exp, a JWT with a non-JSON payload: one hour.
-        for tok in ["opaque", &jwt(r#"{"sub":"x"}"#), &jwt("nope"), "a.b.c.d"] {
+        // expires_in always wins over exp.
+        let t = answer(
+            200,
+            &format!(r#"{{"access_token":"{tok}","expires_in":60}}"#),
+        )
+        .unwrap();
+        assert_eq!(t.expires_at_ms, T0 + 60_000.0);
+        // Not a JWT, a JWT without exp or with a bad one, a non-JSON payload: one hour.
+        for tok in [
+            "opaque",
+            &jwt(r#"{"sub":"x"}"#),
+            &jwt(r#"{"exp":"1800000000"}"#),
+            &jwt(r#"{"exp":-5}"#),
+            &jwt(r#"{"exp":0}"#),
+            &jwt(r#"{"exp":1e3,}"#),
+            &jwt("nope"),
+            "a.b.c.d",
+        ] {
             let t = answer(200, &format!(r#"{{"access_token":"{tok}"}}"#)).unwrap();
             assert_eq!(t.expires_at_ms, T0 + 3_600_000.0, "{tok}");
         }
+        // The payload's own members only; the last duplicate wins.
+        assert_eq!(jwt_exp(&jwt(r#"{"__proto__":{"exp":5}}"#)), None);
+        assert_eq!(jwt_exp(&jwt(r#"{"exp":5,"exp":7}"#)), Some(7.0));
+    }
+
+    #[test]
+    fn overflowing_jwt_exp_is_the_largest() {
+        let latest = T0 + MAX_LIFETIME_SECONDS * 1000.0;
+        let tok = jwt(r#"{"exp":1e400}"#);
+        assert_eq!(jwt_exp(&tok), Some(f64::INFINITY));
+        for exp in [
+            "1e400",
+            "18446744073709551616",
+            "99999999999999999999999",
+            "1e999999999",
+        ] {
+            let tok = jwt(&format!(r#"{{"exp":{exp}}}"#));
+            assert!(jwt_exp(&tok).unwrap() >= 1.8e19, "{exp}");
+            let t = answer(200, &format!(r#"{{"access_token":"{tok}"}}"#)).unwrap();
+            assert_eq!(t.expires_at_ms, latest, "{exp}");
+            let t = dated(
+                200,
+                &format!(r#"{{"access_token":"{tok}"}}"#),
+                Some(T0 - 60_000.0),
+            )
+            .unwrap();
+            assert_eq!(t.expires_at_ms, latest, "{exp} with skew");
+        }
+        let one_year_on = T0 / 1000.0 + MAX_LIFETIME_SECONDS;
+        let tok = jwt(&format!(r#"{{"exp":{}}}"#, one_year_on + 1.0));
+        let t = answer(200, &format!(r#"{{"access_token":"{tok}"}}"#)).unwrap();
+        assert_eq!(t.expires_at_ms, latest);
+    }
+
+    #[test]
+    fn jwt_exp_is_corrected_for_clock_skew() {
+        let exp_s = T0 / 1000.0 + 900.0;
+        let tok = jwt(&format!(r#"{{"exp":{exp_s}}}"#));
+        let body = format!(r#"{{"access_token":"{tok}"}}"#);
+        let at = |date_ms| dated(200, &body, date_ms).unwrap().expires_at_ms;
+        // Within 5 s either way (or no Date): exp as it is.
+        for date in [None, Some(T0), Some(T0 + 5_000.0), Some(T0 - 5_000.0)] {
+            assert_eq!(at(date), T0 + 900_000.0, "{date:?}");
+        }
+        // The server's clock 10 min ahead: exp is 5 min after its Date, so 5 min here.
+        assert_eq!(at(Some(T0 + 600_000.0)), T0 + 300_000.0);
+        // Just past the threshold, both ways.
+        assert_eq!(at(Some(T0 + 5_001.0)), T0 + 900_000.0 - 5_001.0);
+        assert_eq!(at(Some(T0 - 5_001.0)), T0 + 900_000.0 + 5_001.0);
+        // Server 2 h behind: 2 h 15 min here.
+        assert_eq!(at(Some(T0 - 7_200_000.0)), T0 + 8_100_000.0);
+        // A server so far ahead that exp is already past by its clock: expired at once.
+        assert_eq!(at(Some(T0 + 3_600_000.0)), T0);
+        // A Date far in the future (an overflowing year): expired at once, no panic.
+        assert_eq!(at(Some(f64::INFINITY)), T0);
+        assert_eq!(at(Some(f64::NAN)), T0 + 900_000.0);
+        // expires_in wins over exp whatever the Date says.
+        let body = format!(r#"{{"access_token":"{tok}","expires_in":60}}"#);
+        let t = dated(200, &body, Some(T0 + 600_000.0)).unwrap();
+        assert_eq!(t.expires_at_ms, T0 + 60_000.0);
+        // Without exp the Date does not matter: one hour.
+        let t = dated(200, r#"{"access_token":"opaque"}"#, Some(T0 + 600_000.0)).unwrap();
+        assert_eq!(t.expires_at_ms, T0 + 3_600_000.0);
+    }
+
+    #[test]
+    fn only_own_members_count() {
+        for body in [
+            r#"{"__proto__":{"access_token":"polluted"}}"#,
+            r#"{"constructor":{"prototype":{"access_token":"polluted"}}}"#,
+            r#"{"nested":{"access_token":"polluted"}}"#,
+        ] {
+            let e = answer(200, body).unwrap_err();
+            assert_eq!(reason(e), "access_token is missing", "{body}");
+        }
+        let t = answer(
+            200,
+            r#"{"access_token":"first","__proto__":null,"access_token":"last"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.access_token, "last");
     }
 
     #[test]
@@ -356,11 +602,11 @@ mod tests {
     fn oversized_bodies() {
         let ans = |status| {
             parse(
-                &SerdeJson,
                 Answer {
                     status,
                     body: None,
                     sent_at_ms: T0,
+                    date_ms: None,
                 },
                 &ClientSecret::new("s"),
             )
