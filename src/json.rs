@@ -727,6 +727,15 @@ mod tests {
             "-?(0|[1-9][0-9]{0,24})(\\.[0-9]{1,24})?([eE][+-]?[0-9]{1,2})?"
         }
 
+        /// Mostly `right`; rarely after a trailing comma, or the wrong closer.
+        fn close(right: &'static str) -> impl Strategy<Value = String> {
+            prop_oneof![
+                60 => Just(right.to_owned()),
+                1 => Just(",".to_owned() + right),
+                1 => select(&["}", "]", ""][..]).prop_map(String::from),
+            ]
+        }
+
         fn value() -> impl Strategy<Value = String> {
             let leaf = prop_oneof![
                 select(&["null", "true", "false"][..]).prop_map(String::from),
@@ -737,16 +746,13 @@ mod tests {
                 let item = (ws(), inner, ws())
                     .prop_map(|(a, v, b)| a + &v + &b)
                     .boxed();
+                let member = (ws(), string(), ws(), item.clone())
+                    .prop_map(|(a, k, b, v)| a + &k + &b + ":" + &v);
                 prop_oneof![
-                    prop::collection::vec(item.clone(), 0..6)
-                        .prop_map(|items| format!("[{}]", items.join(","))),
-                    prop::collection::vec((ws(), string(), ws(), item), 0..6).prop_map(|members| {
-                        let m: Vec<String> = members
-                            .into_iter()
-                            .map(|(a, k, b, v)| a + &k + &b + ":" + &v)
-                            .collect();
-                        format!("{{{}}}", m.join(","))
-                    }),
+                    (prop::collection::vec(item, 0..6), close("]"))
+                        .prop_map(|(items, end)| format!("[{}{end}", items.join(","))),
+                    (prop::collection::vec(member, 0..6), close("}"))
+                        .prop_map(|(members, end)| format!("{{{}{end}", members.join(","))),
                 ]
             })
         }
@@ -755,37 +761,91 @@ mod tests {
         fn text() -> impl Strategy<Value = String> {
             let member = (ws(), string(), ws(), ws(), value(), ws())
                 .prop_map(|(a, k, b, c, v, d)| a + &k + &b + ":" + &c + &v + &d);
-            let object =
-                prop::collection::vec(member, 0..8).prop_map(|m| format!("{{{}}}", m.join(",")));
+            let object = (prop::collection::vec(member, 0..8), close("}"))
+                .prop_map(|(m, end)| format!("{{{}{end}", m.join(",")));
             (ws(), prop_oneof![4 => object, 1 => value()], ws()).prop_map(|(a, v, b)| a + &v + &b)
         }
 
         /// Characters that make or break JSON.
         const NOISE: &[char] = &[
-            '{', '}', '[', ']', ':', ',', '"', '\\', ' ', '\n', 'u', 'd', '8', 'c', '0', '1', '9',
-            'e', 'E', '+', '-', '.', 't', 'n', 'l', 'f', '\u{1}', '\u{7f}', 'é', '\u{feff}',
+            '{', '}', '[', ']', ':', ',', '"', '\\', ' ', '\n', '\t', 'u', 'd', '8', 'c', '0', '1',
+            '9', 'e', 'E', '+', '-', '.', 't', 'n', 'l', 'f', '\u{0}', '\u{1f}', '\u{7f}', 'é',
+            '\u{feff}',
         ];
+        /// Whole tokens put in by token edits.
+        const TOKENS: &[&str] = &["{", "}", "[", "]", ":", ",", "\"\"", "0", "null", " "];
 
-        /// `text` with each (position, operation, character) applied: 0 deletes, 1
-        /// inserts, 2 replaces, 3 duplicates the rest of the text from there.
-        fn mutate(text: &str, edits: &[(Index, u8, char)]) -> String {
-            let mut chars: Vec<char> = text.chars().collect();
-            for (at, op, c) in edits {
+        /// `text` cut into JSON tokens: punctuation, whole string literals, whitespace
+        /// runs, and runs of anything else (numbers, words). Never fails.
+        fn tokens(text: &str) -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                let mut token = String::from(c);
+                match c {
+                    '{' | '}' | '[' | ']' | ':' | ',' => {}
+                    '"' => {
+                        let mut escaped = false;
+                        for c in chars.by_ref() {
+                            token.push(c);
+                            match c {
+                                '"' if !escaped => break,
+                                '\\' => escaped = !escaped,
+                                _ => escaped = false,
+                            }
+                        }
+                    }
+                    _ => {
+                        let space = c.is_ascii_whitespace();
+                        while let Some(&n) = chars.peek() {
+                            if "{}[]:,\"".contains(n) || n.is_ascii_whitespace() != space {
+                                break;
+                            }
+                            token.push(n);
+                            chars.next();
+                        }
+                    }
+                }
+                out.push(token);
+            }
+            out
+        }
+
+        /// `text` with each (position, operation, character, other) applied. On
+        /// characters: 0 deletes, 1 inserts, 2 replaces, 3 duplicates a piece from
+        /// there. On whole tokens: 4 deletes, 5 duplicates, 6 replaces with one of
+        /// [`TOKENS`], 7 swaps with another token.
+        fn mutate(text: &str, edits: &[(Index, u8, char, Index)]) -> String {
+            let mut text = text.to_owned();
+            for (at, op, c, other) in edits {
+                let mut chars: Vec<char> = text.chars().collect();
+                let mut toks = tokens(&text);
                 let i = at.index(chars.len() + 1);
+                let t = at.index(toks.len().max(1));
+                let u = other.index(toks.len().max(1));
                 match op {
                     0 if i < chars.len() => {
                         chars.remove(i);
                     }
-                    1 => chars.insert(i, *c),
                     2 if i < chars.len() => chars[i] = *c,
                     3 => {
-                        let tail: Vec<char> = chars[i..].to_vec();
-                        chars.splice(i..i, tail.into_iter().take(12));
+                        let piece: Vec<char> = chars[i..].iter().take(12).copied().collect();
+                        chars.splice(i..i, piece);
+                    }
+                    4..=7 if !toks.is_empty() => {
+                        match op {
+                            4 => drop(toks.remove(t)),
+                            5 => toks.insert(t, toks[t].clone()),
+                            6 => toks[t] = TOKENS[other.index(TOKENS.len())].to_owned(),
+                            _ => toks.swap(t, u),
+                        }
+                        chars = toks.concat().chars().collect();
                     }
                     _ => chars.insert(i, *c),
                 }
+                text = chars.into_iter().collect();
             }
-            chars.into_iter().collect()
+            text
         }
 
         fn same_number(ours: f64, theirs: f64) -> bool {
@@ -856,7 +916,10 @@ mod tests {
             #[test]
             fn mutated_texts_agree_with_serde_json(
                 text in text(),
-                edits in prop::collection::vec((any::<Index>(), 0u8..5, select(NOISE)), 1..4),
+                edits in prop::collection::vec(
+                    (any::<Index>(), 0u8..8, select(NOISE), any::<Index>()),
+                    1..4,
+                ),
             ) {
                 check(&mutate(&text, &edits))?;
             }
