@@ -14,9 +14,10 @@
 //!   (`"\ud800"`) becomes U+FFFD, which is what `JSON.parse` followed by the
 //!   conversion into a Rust `String` gave. Raw control characters are rejected.
 //! - Numbers: the RFC 8259 §6 grammar exactly; the value is computed without the float
-//!   parser (its tables cost kilobytes of wasm) to about 15 significant digits. A
-//!   number too large for `f64` is `+-inf` ("the largest value", RFC 9111 §1.2.2), a
-//!   tiny one `0`; an exponent of any length is read in constant space.
+//!   parser (its tables cost kilobytes of wasm), within a few ulp (relative 1e-15). A
+//!   number too large for `f64` (or within a few ulp of `f64::MAX`) is `+-inf` ("the
+//!   largest value", RFC 9111 §1.2.2), a tiny one `0`; an exponent of any length is
+//!   read in constant space.
 
 #![deny(
     clippy::unwrap_used,
@@ -94,28 +95,15 @@ pub enum NotAnObject {
 pub fn parse_object(text: &str) -> Result<Object, NotAnObject> {
     let mut r = Reader { text, pos: 0 };
     r.whitespace();
-    if !r.eat(b'{') {
-        r.value(0)?;
-        r.end()?;
-        return Err(NotAnObject::OtherJson);
-    }
+    let object = r.peek() == Some(b'{');
     let mut members = Vec::new();
-    r.whitespace();
-    if !r.eat(b'}') {
-        loop {
-            let key = r.key()?;
-            let value = r.value(1)?;
-            members.push((key, value));
-            r.whitespace();
-            match r.next() {
-                Some(b',') => {}
-                Some(b'}') => break,
-                _ => return Err(NotAnObject::NotJson),
-            }
-        }
-    }
+    r.document(&mut members)?;
     r.end()?;
-    Ok(Object { members })
+    if object {
+        Ok(Object { members })
+    } else {
+        Err(NotAnObject::OtherJson)
+    }
 }
 
 type Parsed<T> = Result<T, NotAnObject>;
@@ -160,23 +148,12 @@ impl Reader<'_> {
         }
     }
 
-    /// `"key" :`, whitespace around it.
-    fn key(&mut self) -> Parsed<String> {
-        self.whitespace();
-        let key = self.string()?;
-        self.whitespace();
-        if self.eat(b':') {
-            Ok(key)
-        } else {
-            Err(NotAnObject::NotJson)
-        }
-    }
-
-    /// One value inside `outer` open containers. Nested arrays and objects are walked
-    /// with a bit stack (1 = object) instead of recursion.
-    fn value(&mut self, outer: u32) -> Parsed<Field> {
+    /// One JSON value; where it is an object, its members go to `members`. Nested
+    /// arrays and objects are walked with a bit stack (1 = object), not recursion.
+    fn document(&mut self, members: &mut Vec<(String, Field)>) -> Parsed<()> {
         let mut stack: u64 = 0;
-        let mut depth = outer;
+        let mut depth = 0;
+        let mut key = String::new();
         loop {
             self.whitespace();
             let mut field = Field::Other;
@@ -192,7 +169,7 @@ impl Reader<'_> {
                     self.whitespace();
                     if !self.eat(if object { b'}' } else { b']' }) {
                         if object {
-                            self.key()?;
+                            self.member_key(depth, &mut key)?;
                         }
                         continue;
                     }
@@ -201,16 +178,20 @@ impl Reader<'_> {
                 }
                 _ => field = self.scalar()?,
             }
-            // After a complete value: close containers until a `,` asks for the next.
+            // A value is complete: keep it if it is a top-level member, then close
+            // containers until a `,` asks for the next value.
             loop {
-                if depth == outer {
-                    return Ok(field);
+                if depth == 0 {
+                    return Ok(());
+                }
+                let object = stack & 1 == 1;
+                if depth == 1 && object {
+                    members.push((core::mem::take(&mut key), field));
                 }
                 self.whitespace();
-                let object = stack & 1 == 1;
                 match self.next() {
                     Some(b',') if object => {
-                        self.key()?;
+                        self.member_key(depth, &mut key)?;
                         break;
                     }
                     Some(b',') => break,
@@ -225,24 +206,36 @@ impl Reader<'_> {
         }
     }
 
+    /// `"key" :` in an object at `depth`; kept in `key` at the top level.
+    fn member_key(&mut self, depth: u32, key: &mut String) -> Parsed<()> {
+        self.whitespace();
+        let name = self.string()?;
+        self.whitespace();
+        if !self.eat(b':') {
+            return Err(NotAnObject::NotJson);
+        }
+        if depth == 1 {
+            *key = name;
+        }
+        Ok(())
+    }
+
     /// A string, number, `true`, `false` or `null`.
     fn scalar(&mut self) -> Parsed<Field> {
+        let (word, field): (&[u8], _) = match self.peek() {
+            Some(b'"') => return self.string().map(Field::Str),
+            Some(b'-' | b'0'..=b'9') => return self.number().map(Field::Num),
+            Some(b't') => (b"true", Field::Bool(true)),
+            Some(b'f') => (b"false", Field::Bool(false)),
+            Some(b'n') => (b"null", Field::Null),
+            _ => return Err(NotAnObject::NotJson),
+        };
         let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
-        for (word, field) in [
-            (&b"true"[..], Field::Bool(true)),
-            (b"false", Field::Bool(false)),
-            (b"null", Field::Null),
-        ] {
-            if rest.starts_with(word) {
-                self.pos += word.len();
-                return Ok(field);
-            }
+        if !rest.starts_with(word) {
+            return Err(NotAnObject::NotJson);
         }
-        match self.peek() {
-            Some(b'"') => self.string().map(Field::Str),
-            Some(b'-' | b'0'..=b'9') => self.number().map(Field::Num),
-            _ => Err(NotAnObject::NotJson),
-        }
+        self.pos += word.len();
+        Ok(field)
     }
 
     /// A string literal (RFC 8259 §7).
