@@ -14,9 +14,10 @@
 //!   (`"\ud800"`) becomes U+FFFD, which is what `JSON.parse` followed by the
 //!   conversion into a Rust `String` gave. Raw control characters are rejected.
 //! - Numbers: the RFC 8259 §6 grammar exactly; the value is computed without the float
-//!   parser (its tables cost kilobytes of wasm) to about 15 significant digits. A
-//!   number too large for `f64` is `+-inf` ("the largest value", RFC 9111 §1.2.2), a
-//!   tiny one `0`; an exponent of any length is read in constant space.
+//!   parser (its tables cost kilobytes of wasm), within a few ulp (relative 1e-15). A
+//!   number too large for `f64` (or within a few ulp of `f64::MAX`) is `+-inf` ("the
+//!   largest value", RFC 9111 §1.2.2), a tiny one `0`; an exponent of any length is
+//!   read in constant space.
 
 #![deny(
     clippy::unwrap_used,
@@ -94,28 +95,15 @@ pub enum NotAnObject {
 pub fn parse_object(text: &str) -> Result<Object, NotAnObject> {
     let mut r = Reader { text, pos: 0 };
     r.whitespace();
-    if !r.eat(b'{') {
-        r.value(0)?;
-        r.end()?;
-        return Err(NotAnObject::OtherJson);
-    }
+    let object = r.peek() == Some(b'{');
     let mut members = Vec::new();
-    r.whitespace();
-    if !r.eat(b'}') {
-        loop {
-            let key = r.key()?;
-            let value = r.value(1)?;
-            members.push((key, value));
-            r.whitespace();
-            match r.next() {
-                Some(b',') => {}
-                Some(b'}') => break,
-                _ => return Err(NotAnObject::NotJson),
-            }
-        }
-    }
+    r.document(&mut members)?;
     r.end()?;
-    Ok(Object { members })
+    if object {
+        Ok(Object { members })
+    } else {
+        Err(NotAnObject::OtherJson)
+    }
 }
 
 type Parsed<T> = Result<T, NotAnObject>;
@@ -160,23 +148,12 @@ impl Reader<'_> {
         }
     }
 
-    /// `"key" :`, whitespace around it.
-    fn key(&mut self) -> Parsed<String> {
-        self.whitespace();
-        let key = self.string()?;
-        self.whitespace();
-        if self.eat(b':') {
-            Ok(key)
-        } else {
-            Err(NotAnObject::NotJson)
-        }
-    }
-
-    /// One value inside `outer` open containers. Nested arrays and objects are walked
-    /// with a bit stack (1 = object) instead of recursion.
-    fn value(&mut self, outer: u32) -> Parsed<Field> {
+    /// One JSON value; where it is an object, its members go to `members`. Nested
+    /// arrays and objects are walked with a bit stack (1 = object), not recursion.
+    fn document(&mut self, members: &mut Vec<(String, Field)>) -> Parsed<()> {
         let mut stack: u64 = 0;
-        let mut depth = outer;
+        let mut depth = 0;
+        let mut key = String::new();
         loop {
             self.whitespace();
             let mut field = Field::Other;
@@ -192,7 +169,7 @@ impl Reader<'_> {
                     self.whitespace();
                     if !self.eat(if object { b'}' } else { b']' }) {
                         if object {
-                            self.key()?;
+                            self.member_key(depth, &mut key)?;
                         }
                         continue;
                     }
@@ -201,16 +178,20 @@ impl Reader<'_> {
                 }
                 _ => field = self.scalar()?,
             }
-            // After a complete value: close containers until a `,` asks for the next.
+            // A value is complete: keep it if it is a top-level member, then close
+            // containers until a `,` asks for the next value.
             loop {
-                if depth == outer {
-                    return Ok(field);
+                if depth == 0 {
+                    return Ok(());
+                }
+                let object = stack & 1 == 1;
+                if depth == 1 && object {
+                    members.push((core::mem::take(&mut key), field));
                 }
                 self.whitespace();
-                let object = stack & 1 == 1;
                 match self.next() {
                     Some(b',') if object => {
-                        self.key()?;
+                        self.member_key(depth, &mut key)?;
                         break;
                     }
                     Some(b',') => break,
@@ -225,24 +206,36 @@ impl Reader<'_> {
         }
     }
 
+    /// `"key" :` in an object at `depth`; kept in `key` at the top level.
+    fn member_key(&mut self, depth: u32, key: &mut String) -> Parsed<()> {
+        self.whitespace();
+        let name = self.string()?;
+        self.whitespace();
+        if !self.eat(b':') {
+            return Err(NotAnObject::NotJson);
+        }
+        if depth == 1 {
+            *key = name;
+        }
+        Ok(())
+    }
+
     /// A string, number, `true`, `false` or `null`.
     fn scalar(&mut self) -> Parsed<Field> {
+        let (word, field): (&[u8], _) = match self.peek() {
+            Some(b'"') => return self.string().map(Field::Str),
+            Some(b'-' | b'0'..=b'9') => return self.number().map(Field::Num),
+            Some(b't') => (b"true", Field::Bool(true)),
+            Some(b'f') => (b"false", Field::Bool(false)),
+            Some(b'n') => (b"null", Field::Null),
+            _ => return Err(NotAnObject::NotJson),
+        };
         let rest = self.text.as_bytes().get(self.pos..).unwrap_or_default();
-        for (word, field) in [
-            (&b"true"[..], Field::Bool(true)),
-            (b"false", Field::Bool(false)),
-            (b"null", Field::Null),
-        ] {
-            if rest.starts_with(word) {
-                self.pos += word.len();
-                return Ok(field);
-            }
+        if !rest.starts_with(word) {
+            return Err(NotAnObject::NotJson);
         }
-        match self.peek() {
-            Some(b'"') => self.string().map(Field::Str),
-            Some(b'-' | b'0'..=b'9') => self.number().map(Field::Num),
-            _ => Err(NotAnObject::NotJson),
-        }
+        self.pos += word.len();
+        Ok(field)
     }
 
     /// A string literal (RFC 8259 §7).
@@ -727,6 +720,15 @@ mod tests {
             "-?(0|[1-9][0-9]{0,24})(\\.[0-9]{1,24})?([eE][+-]?[0-9]{1,2})?"
         }
 
+        /// Mostly `right`; rarely after a trailing comma, or the wrong closer.
+        fn close(right: &'static str) -> impl Strategy<Value = String> {
+            prop_oneof![
+                60 => Just(right.to_owned()),
+                1 => Just(",".to_owned() + right),
+                1 => select(&["}", "]", ""][..]).prop_map(String::from),
+            ]
+        }
+
         fn value() -> impl Strategy<Value = String> {
             let leaf = prop_oneof![
                 select(&["null", "true", "false"][..]).prop_map(String::from),
@@ -737,16 +739,13 @@ mod tests {
                 let item = (ws(), inner, ws())
                     .prop_map(|(a, v, b)| a + &v + &b)
                     .boxed();
+                let member = (ws(), string(), ws(), item.clone())
+                    .prop_map(|(a, k, b, v)| a + &k + &b + ":" + &v);
                 prop_oneof![
-                    prop::collection::vec(item.clone(), 0..6)
-                        .prop_map(|items| format!("[{}]", items.join(","))),
-                    prop::collection::vec((ws(), string(), ws(), item), 0..6).prop_map(|members| {
-                        let m: Vec<String> = members
-                            .into_iter()
-                            .map(|(a, k, b, v)| a + &k + &b + ":" + &v)
-                            .collect();
-                        format!("{{{}}}", m.join(","))
-                    }),
+                    (prop::collection::vec(item, 0..6), close("]"))
+                        .prop_map(|(items, end)| format!("[{}{end}", items.join(","))),
+                    (prop::collection::vec(member, 0..6), close("}"))
+                        .prop_map(|(members, end)| format!("{{{}{end}", members.join(","))),
                 ]
             })
         }
@@ -755,37 +754,91 @@ mod tests {
         fn text() -> impl Strategy<Value = String> {
             let member = (ws(), string(), ws(), ws(), value(), ws())
                 .prop_map(|(a, k, b, c, v, d)| a + &k + &b + ":" + &c + &v + &d);
-            let object =
-                prop::collection::vec(member, 0..8).prop_map(|m| format!("{{{}}}", m.join(",")));
+            let object = (prop::collection::vec(member, 0..8), close("}"))
+                .prop_map(|(m, end)| format!("{{{}{end}", m.join(",")));
             (ws(), prop_oneof![4 => object, 1 => value()], ws()).prop_map(|(a, v, b)| a + &v + &b)
         }
 
         /// Characters that make or break JSON.
         const NOISE: &[char] = &[
-            '{', '}', '[', ']', ':', ',', '"', '\\', ' ', '\n', 'u', 'd', '8', 'c', '0', '1', '9',
-            'e', 'E', '+', '-', '.', 't', 'n', 'l', 'f', '\u{1}', '\u{7f}', 'é', '\u{feff}',
+            '{', '}', '[', ']', ':', ',', '"', '\\', ' ', '\n', '\t', 'u', 'd', '8', 'c', '0', '1',
+            '9', 'e', 'E', '+', '-', '.', 't', 'n', 'l', 'f', '\u{0}', '\u{1f}', '\u{7f}', 'é',
+            '\u{feff}',
         ];
+        /// Whole tokens put in by token edits.
+        const TOKENS: &[&str] = &["{", "}", "[", "]", ":", ",", "\"\"", "0", "null", " "];
 
-        /// `text` with each (position, operation, character) applied: 0 deletes, 1
-        /// inserts, 2 replaces, 3 duplicates the rest of the text from there.
-        fn mutate(text: &str, edits: &[(Index, u8, char)]) -> String {
-            let mut chars: Vec<char> = text.chars().collect();
-            for (at, op, c) in edits {
+        /// `text` cut into JSON tokens: punctuation, whole string literals, whitespace
+        /// runs, and runs of anything else (numbers, words). Never fails.
+        fn tokens(text: &str) -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            let mut chars = text.chars().peekable();
+            while let Some(c) = chars.next() {
+                let mut token = String::from(c);
+                match c {
+                    '{' | '}' | '[' | ']' | ':' | ',' => {}
+                    '"' => {
+                        let mut escaped = false;
+                        for c in chars.by_ref() {
+                            token.push(c);
+                            match c {
+                                '"' if !escaped => break,
+                                '\\' => escaped = !escaped,
+                                _ => escaped = false,
+                            }
+                        }
+                    }
+                    _ => {
+                        let space = c.is_ascii_whitespace();
+                        while let Some(&n) = chars.peek() {
+                            if "{}[]:,\"".contains(n) || n.is_ascii_whitespace() != space {
+                                break;
+                            }
+                            token.push(n);
+                            chars.next();
+                        }
+                    }
+                }
+                out.push(token);
+            }
+            out
+        }
+
+        /// `text` with each (position, operation, character, other) applied. On
+        /// characters: 0 deletes, 1 inserts, 2 replaces, 3 duplicates a piece from
+        /// there. On whole tokens: 4 deletes, 5 duplicates, 6 replaces with one of
+        /// [`TOKENS`], 7 swaps with another token.
+        fn mutate(text: &str, edits: &[(Index, u8, char, Index)]) -> String {
+            let mut text = text.to_owned();
+            for (at, op, c, other) in edits {
+                let mut chars: Vec<char> = text.chars().collect();
+                let mut toks = tokens(&text);
                 let i = at.index(chars.len() + 1);
+                let t = at.index(toks.len().max(1));
+                let u = other.index(toks.len().max(1));
                 match op {
                     0 if i < chars.len() => {
                         chars.remove(i);
                     }
-                    1 => chars.insert(i, *c),
                     2 if i < chars.len() => chars[i] = *c,
                     3 => {
-                        let tail: Vec<char> = chars[i..].to_vec();
-                        chars.splice(i..i, tail.into_iter().take(12));
+                        let piece: Vec<char> = chars[i..].iter().take(12).copied().collect();
+                        chars.splice(i..i, piece);
+                    }
+                    4..=7 if !toks.is_empty() => {
+                        match op {
+                            4 => drop(toks.remove(t)),
+                            5 => toks.insert(t, toks[t].clone()),
+                            6 => toks[t] = TOKENS[other.index(TOKENS.len())].to_owned(),
+                            _ => toks.swap(t, u),
+                        }
+                        chars = toks.concat().chars().collect();
                     }
                     _ => chars.insert(i, *c),
                 }
+                text = chars.into_iter().collect();
             }
-            chars.into_iter().collect()
+            text
         }
 
         fn same_number(ours: f64, theirs: f64) -> bool {
@@ -856,7 +909,10 @@ mod tests {
             #[test]
             fn mutated_texts_agree_with_serde_json(
                 text in text(),
-                edits in prop::collection::vec((any::<Index>(), 0u8..5, select(NOISE)), 1..4),
+                edits in prop::collection::vec(
+                    (any::<Index>(), 0u8..8, select(NOISE), any::<Index>()),
+                    1..4,
+                ),
             ) {
                 check(&mutate(&text, &edits))?;
             }

@@ -5,10 +5,10 @@
 //! so the few checks are written out. Unknown options are rejected (as
 //! `deny_unknown_fields` would), and the secret is never quoted.
 
-use super::{Extras, JsJson, JsObject};
+use super::Extras;
 use crate::config::{Audience, ClientSecret, ConfigInput};
 use crate::credentials;
-use crate::json::{Json, NotAnObject};
+use crate::json::{self, NotAnObject};
 use crate::Error;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -183,20 +183,25 @@ pub(crate) fn with_overrides(
 }
 
 /// The DataCosmos credentials file, as a JSON string or an object.
+/// An object is read through `JSON.stringify`: its own enumerable members only.
 pub(crate) fn from_credentials(json: &JsValue) -> Result<ConfigInput, Error> {
-    if let Some(text) = json.as_string() {
-        return match JsJson.parse_object(&text) {
-            Ok(obj) => credentials::from_credentials(&obj),
-            Err(NotAnObject::NotJson) => Err(Error::config("credentials are not valid JSON")),
-            Err(NotAnObject::OtherJson) => Err(Error::config("credentials must be a JSON object")),
-        };
+    let text = if let Some(text) = json.as_string() {
+        text
+    } else if json.is_object() && !js_sys::Array::is_array(json) {
+        js_sys::JSON::stringify(json)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| Error::config("credentials object could not be read"))?
+    } else {
+        return Err(Error::config(
+            "credentials must be a JSON string or an object",
+        ));
+    };
+    match json::parse_object(&text) {
+        Ok(obj) => credentials::from_credentials(&obj),
+        Err(NotAnObject::NotJson) => Err(Error::config("credentials are not valid JSON")),
+        Err(NotAnObject::OtherJson) => Err(Error::config("credentials must be a JSON object")),
     }
-    if json.is_object() && !js_sys::Array::is_array(json) {
-        return credentials::from_credentials(&JsObject(json.clone()));
-    }
-    Err(Error::config(
-        "credentials must be a JSON string or an object",
-    ))
 }
 
 /// The environment: `env` if given (e.g. a Worker's `env` binding), else `Deno.env`

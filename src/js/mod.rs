@@ -21,7 +21,7 @@ mod tests;
 
 use crate::cache::{self, Clock, TokenCache};
 use crate::config::{ClientSecret, Config};
-use crate::json::{Field, Json, JsonObject, NotAnObject};
+use crate::json::Field;
 use crate::response::{self, Answer, MAX_BODY_BYTES};
 use crate::retry::{self, Decision};
 use crate::{request, Error, Token};
@@ -104,11 +104,10 @@ impl Clock for JsClock {
     }
 }
 
-/// `JSON.parse`, behind the [`Json`] trait.
-struct JsJson;
+/// A JavaScript object read member by member.
 struct JsObject(JsValue);
 
-impl JsonObject for JsObject {
+impl JsObject {
     fn field(&self, name: &str) -> Field {
         let v = Reflect::get(&self.0, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
         if v.is_undefined() {
@@ -121,18 +120,6 @@ impl JsonObject for JsObject {
             Field::Num(n)
         } else {
             Field::Other
-        }
-    }
-}
-
-impl Json for JsJson {
-    type Object = JsObject;
-    fn parse_object(&self, text: &str) -> Result<JsObject, NotAnObject> {
-        let v = js_sys::JSON::parse(text).map_err(|_| NotAnObject::NotJson)?;
-        if v.is_object() && !js_sys::Array::is_array(&v) {
-            Ok(JsObject(v))
-        } else {
-            Err(NotAnObject::OtherJson)
         }
     }
 }
@@ -437,9 +424,7 @@ impl TokenClient {
                 // The store failed: no lease, no waiting.
                 return Ok((self.fetch_and_store(None).await?, f64::NEG_INFINITY));
             }
-            let entry = read
-                .as_string()
-                .and_then(|text| cache::decode_entry(&JsJson, &text));
+            let entry = read.as_string().and_then(|text| cache::decode_entry(&text));
             let now = JsClock.now_ms();
             let plan = cache::plan(entry.as_ref(), now, config.refresh_leeway_ms);
             match (plan, entry) {
@@ -528,11 +513,11 @@ impl TokenClient {
                     let body = get("body").and_then(|b| b.as_string());
                     let retry_after = get("retryAfter").and_then(|r| r.as_string());
                     let parsed = response::parse(
-                        &JsJson,
                         Answer {
                             status,
                             body: body.as_deref(),
                             sent_at_ms: sent_at,
+                            date_ms: None,
                         },
                         &config.client_secret,
                     );
