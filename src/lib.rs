@@ -40,6 +40,7 @@ pub mod credentials;
 mod encoding;
 mod error;
 pub mod json;
+pub mod redact;
 pub mod request;
 pub mod response;
 pub mod retry;
