@@ -14,13 +14,15 @@
 //! # Forms of the secret
 //! A [`Redactor`] looks for the secret
 //! - as it is;
-//! - percent-encoded as `application/x-www-form-urlencoded` writes it (space as `+`,
-//!   RFC 6749 Appendix B), as RFC 3986 writes it (`%20`) and as JavaScript's
-//!   `encodeURIComponent` writes it (`!'()*~` kept), with hex digits in either case;
-//! - JSON-escaped (RFC 8259 §7: `\"`, `\\`, `\/`, `\n`..., `\uXXXX` in either case,
-//!   surrogate pairs beyond the BMP);
-//! - HTML-escaped (`&amp; &lt; &gt; &quot; &apos; &#39; &#039;`, and any character as
-//!   `&#DDD;` or `&#xHH;`);
+//! - percent-encoded, each character as it is (but `%`) or as `%XX` per UTF-8 byte in
+//!   either hex case, space also as `+`: so as `application/x-www-form-urlencoded`
+//!   writes it (RFC 6749 Appendix B), as RFC 3986 writes it (`%20`), and as JavaScript's
+//!   `encodeURIComponent` (`!'()*~` kept) and `encodeURI` write it;
+//! - JSON-escaped (RFC 8259 §7): `\"`, `\\`, `\/`, `\n`..., any character also as
+//!   `\uXXXX` in either case (a surrogate pair beyond the BMP);
+//! - HTML-escaped: `&amp;`, `&lt;`, `&gt;`; `"` and `'` as they are or as `&quot;`,
+//!   `&apos;`, `&#39;`, `&#039;`; any character also as `&#DDD;` or `&#xHH;`; names and
+//!   hex in either case;
 //! - in Base64 and Base64url (RFC 4648 §4, §5), padded or not, of the secret alone, of
 //!   `client_id:secret`, and of the HTTP Basic credential `form(client_id):form(secret)`
 //!   (RFC 6749 §2.3.1); inside a longer Base64 text the secret may start at any of the
@@ -126,8 +128,8 @@ pub struct Redactor {
     first: [u64; 4],
     /// The most bytes one occurrence of a form can span.
     longest: usize,
-    /// Whether a form can contain `[` or `]`, so that an occurrence could run into or
-    /// out of a placeholder.
+    /// Whether the secret holds `[` or `]`, the only way an occurrence of a form can
+    /// run into or out of a placeholder.
     brackets: bool,
 }
 
@@ -302,11 +304,12 @@ impl Redactor {
             let last = out.len().saturating_sub(PH.len());
             let crossing = (last.saturating_sub(self.longest)..out.len()).find_map(|q| {
                 let len = self.needle(view(out, rest, q));
-                let home = placeholder_around(out, q);
-                match home {
-                    _ if len == 0 => None,
+                if len == 0 {
+                    return None;
+                }
+                match placeholder_around(out, q) {
                     Some(h) if q + len <= h + PH.len() => None,
-                    _ => Some((home.unwrap_or(q), q + len)),
+                    home => Some((home.unwrap_or(q), q + len)),
                 }
             });
             let Some((start, end)) = crossing else {
@@ -416,6 +419,18 @@ impl Program {
         self
     }
 
+    /// Adds `alt` as an alternative unless it is empty.
+    fn option(&mut self, fold: bool, alt: &[u8]) -> &mut Self {
+        if !alt.is_empty() {
+            self.alt(fold).push(alt);
+        }
+        self
+    }
+
+    fn char(&mut self, c: char) -> &mut Self {
+        self.push(c.encode_utf8(&mut [0; 4]).as_bytes())
+    }
+
     fn hex(&mut self, n: u32, digits: u32) -> &mut Self {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
         let mut d = digits;
@@ -488,31 +503,35 @@ fn literal(bytes: &[u8]) -> Vec<u8> {
     p.bytes
 }
 
-/// Percent-encoded: each byte as `%XX` (either case), unreserved and `!'()*` bytes
-/// also as they are, space also as `+`. Covers WHATWG form encoding, RFC 3986 and
-/// `encodeURIComponent`.
-fn percent(secret: &str) -> Vec<u8> {
+/// A program with one unit per character of `secret`, whose alternatives `each` adds.
+fn per_char(secret: &str, each: impl Fn(&mut Program, char)) -> Vec<u8> {
     let mut p = Program::default();
-    for b in secret.bytes() {
-        p.unit();
-        if b.is_ascii_alphanumeric() || b"-._~!*'()".contains(&b) {
-            p.alt(false).push(&[b]);
-        }
-        if b == b' ' {
-            p.alt(false).push(b"+");
-        }
-        p.alt(true).push(b"%").hex(b.into(), 2);
+    for c in secret.chars() {
+        each(p.unit(), c);
     }
     p.bytes
+}
+
+/// Percent-encoded: each character as it is (but `%`) or as `%XX` per UTF-8 byte
+/// (either case), space also as `+`. Covers WHATWG form encoding, RFC 3986,
+/// `encodeURIComponent` and `encodeURI`, whichever characters they keep.
+fn percent(secret: &str) -> Vec<u8> {
+    per_char(secret, |p, c| {
+        if c != '%' {
+            p.alt(false).char(c);
+        }
+        p.option(false, if c == ' ' { b"+" } else { b"" }).alt(true);
+        for b in c.encode_utf8(&mut [0; 4]).bytes() {
+            p.push(b"%").hex(b.into(), 2);
+        }
+    })
 }
 
 /// JSON string contents (RFC 8259 §7): `"` and `\` escaped, control characters as
 /// their short escape, any character also as `\uXXXX` (either case; a surrogate pair
 /// beyond the BMP), `/` also as `\/`.
 fn json(secret: &str) -> Vec<u8> {
-    let mut p = Program::default();
-    for c in secret.chars() {
-        p.unit();
+    per_char(secret, |p, c| {
         let short: &[u8] = match c {
             '"' => b"\\\"",
             '\\' => b"\\\\",
@@ -524,27 +543,22 @@ fn json(secret: &str) -> Vec<u8> {
             '\t' => b"\\t",
             _ => b"",
         };
-        if !short.is_empty() {
-            p.alt(false).push(short);
-        }
+        p.option(false, short);
         if c >= ' ' && c != '"' && c != '\\' {
-            p.alt(false).push(c.encode_utf8(&mut [0; 4]).as_bytes());
+            p.alt(false).char(c);
         }
         p.alt(true);
         for unit in c.encode_utf16(&mut [0; 2]) {
             p.push(b"\\u").hex(u32::from(*unit), 4);
         }
-    }
-    p.bytes
+    })
 }
 
 /// HTML-escaped: `& < >` only as entities, `" '` as they are or as entities
 /// (`&quot;`, `&apos;`, `&#39;`, `&#039;`), every character also as `&#DDD;` and
 /// `&#xHH;`; entity names and hex digits in either case.
 fn html(secret: &str) -> Vec<u8> {
-    let mut p = Program::default();
-    for c in secret.chars() {
-        p.unit();
+    per_char(secret, |p, c| {
         let named: &[u8] = match c {
             '&' => b"&amp;",
             '<' => b"&lt;",
@@ -553,19 +567,14 @@ fn html(secret: &str) -> Vec<u8> {
             '\'' => b"&apos;",
             _ => b"",
         };
-        if !named.is_empty() {
-            p.alt(true).push(named);
-        }
+        p.option(true, named);
         if !matches!(c, '&' | '<' | '>') {
-            p.alt(false).push(c.encode_utf8(&mut [0; 4]).as_bytes());
+            p.alt(false).char(c);
         }
-        if c == '\'' {
-            p.alt(false).push(b"&#039;");
-        }
+        p.option(false, if c == '\'' { b"&#039;" } else { b"" });
         p.alt(false).push(b"&#").dec(c.into()).push(b";");
         p.alt(true).push(b"&#x").hex(c.into(), 1).push(b";");
-    }
-    p.bytes
+    })
 }
 
 /// The Base64 runs (standard alphabet) that `plain` gives: its whole encoding, padded
@@ -776,6 +785,7 @@ mod tests {
             "p%40ss+w%2Frd%27%21%28x%29*%7E",   // form-urlencoded
             "p%40ss%20w%2Frd%27%21%28x%29%2A~", // RFC 3986
             "p%40ss%20w%2frd%27%21%28x%29%2a~",
+            "p@ss%20w/rd'!(x)*~", // encodeURI
         ] {
             assert_eq!(
                 r.text(&format!("error_uri=https://x/?s={text}&y")),
