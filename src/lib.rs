@@ -40,6 +40,7 @@ mod encoding;
 pub mod engine;
 mod error;
 pub mod json;
+pub mod redact;
 pub mod request;
 pub mod response;
 pub mod retry;
