@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The browser suite, run by `make test-browser` (after `make build setup-system`):
 # Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) driven by playwright-core, with
-# playwright-core, esbuild and Vite pinned by this folder's package-lock.json.
+# playwright-core and the bundlers (esbuild, Vite, Rollup, webpack) pinned by this folder's package-lock.json.
 #   web-entry.test.mjs  the ./web entry imported by a page on loopback
 #   www.test.mjs        the www/ token inspector, used through its labels and buttons
-#   bundlers.test.mjs   the packed tarball bundled by esbuild and Vite, run in Chromium
+#   bundlers.test.mjs   the packed tarball bundled by esbuild and Vite, run in Chromium;
+#                       the tree-shaking matrix: apps importing only TokenClient / only
+#                       getToken, production builds by esbuild, Vite, Rollup 4, webpack 5
 #   static-server.test.mjs  tests/servers/static.mjs (no browser)
 # Screenshots: tests/artifacts/browser/. Never downloads a browser.
 set -euo pipefail
