@@ -122,3 +122,33 @@ describe('cargo: the crate', () => {
     console.log(`${crate}: ${paths.length} files, ${size} bytes`);
   });
 });
+
+describe('links in the documentation', () => {
+  // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
+  const slug = (heading) => heading.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').trim().toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  const anchors = (text) => new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1])));
+  const withoutCode = (text) => text.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
+  // [text](target) and [label]: target references, without code spans and blocks.
+  const links = (text) => [
+    ...[...withoutCode(text).matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]),
+    ...[...withoutCode(text).matchAll(/^\[[^\]]+\]: (\S+)$/gm)].map((m) => m[1]),
+  ];
+
+  for (const file of ['README.md', 'pkg/README.md', 'docs/API.md', 'CHANGELOG.md']) {
+    test(`${file}: every relative link and anchor resolves inside the repository`, () => {
+      const path = join(ROOT, file);
+      const text = readFileSync(path, 'utf8');
+      const found = links(text);
+      assert.ok(found.length > 0, 'the file has links');
+      for (const link of found) {
+        if (/^(https?|mailto):/.test(link)) continue;
+        const [target, anchor] = link.split('#');
+        const resolved = target ? resolve(join(path, '..'), target) : path;
+        assert.ok(resolved.startsWith(`${ROOT}/`), `${link} leaves the repository`);
+        assert.ok(statSync(resolved, { throwIfNoEntry: false }), `${link}: no such file`);
+        if (anchor) assert.ok(anchors(readFileSync(resolved, 'utf8')).has(anchor), `${link}: no such heading`);
+      }
+    });
+  }
+});
