@@ -65,7 +65,7 @@ function assertApp({ result, requests }) {
   assert.equal(result.tokenType, 'Bearer');
   assert.equal(result.cached, true, 'the second getToken() is served from the cache');
   assert.deepEqual(result.api, { status: 200, collections: 2 });
-  assert.deepEqual(result.error, { isOAuthError: true, code: 'access_denied', status: 401 });
+  assert.deepEqual(result.error, { name: 'OAuthError', code: 'access_denied', status: 401, isOAuthError: true });
   assert.deepEqual(requests.filter((u) => u.endsWith('.wasm')), [], 'the wasm is embedded: no .wasm request');
 }
 
@@ -213,7 +213,7 @@ function assertOnlyClient({ result }) {
   assert.equal(result.tokenType, 'Bearer');
   assert.equal(result.cached, true, 'the second getToken() is served from the cache');
   assert.deepEqual(result.api, { status: 200, collections: 2 }, 'client.fetch (added by the entry) works');
-  assert.deepEqual(result.error, { name: 'OAuthError', code: 'access_denied', status: 401 });
+  assert.deepEqual(result.error, { name: 'OAuthError', code: 'access_denied', status: 401, isOAuthError: null });
 }
 
 function assertOnlyGetToken({ result }) {

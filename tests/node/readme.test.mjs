@@ -57,6 +57,23 @@ async function run(name, code) {
   return { stdout, tokenRequests: server.tokenRequests() - tokens, apiRequests: server.resourceRequests() - api };
 }
 
+/**
+ * An example run as written (or as `wrap` completes it) from the file `file` (`*`: the
+ * README's name): it prints `expected` (a string, or a RegExp to match) after exactly
+ * one token request; `check` asserts more.
+ */
+const plain = (name, match, file, expected, check = () => {}, wrap = (block) => block) => ({
+  name,
+  match,
+  async run(block, slug) {
+    const ran = await run(file.replace("*", slug), wrap(block));
+    if (expected instanceof RegExp) assert.match(ran.stdout, expected);
+    else assert.equal(ran.stdout, expected);
+    assert.equal(ran.tokenRequests, 1);
+    check(ran);
+  },
+});
+
 const EXAMPLES = [
   {
     name: "Cloudflare Workers (its fetch handler, called twice, with a KV namespace)",
@@ -83,64 +100,15 @@ const EXAMPLES = [
       assert.equal(ran.apiRequests, 2);
     },
   },
-  {
-    name: "Deno (fromEnv, here through process.env)",
-    match: (b) => b.includes("Deno.env"),
-    async run(block, slug) {
-      const ran = await run(`deno-${slug}.mjs`, block);
-      assert.match(ran.stdout, new RegExp(`^Bearer ${JWT.source}\n$`));
-      assert.equal(ran.tokenRequests, 1);
-    },
-  },
-  {
-    name: "Bun (fromEnv, here under Node)",
-    match: (b) => b.includes("Bun.env"),
-    async run(block, slug) {
-      const ran = await run(`bun-${slug}.mjs`, block);
-      assert.match(ran.stdout, new RegExp(`^${JWT.source}\n$`));
-      assert.equal(ran.tokenRequests, 1);
-    },
-  },
-  {
-    name: "Node.js ES modules (credentials file, client.fetch)",
-    match: (b) => b.includes("fromCredentials"),
-    async run(block, slug) {
-      const ran = await run(`node-${slug}.mjs`, block);
-      // README.md prints the API's JSON, pkg/README.md its status and collection count.
-      assert.match(ran.stdout, /collections|^200 2\n$/);
-      assert.equal(ran.tokenRequests, 1);
-      assert.equal(ran.apiRequests, 1, "the API was called with the token");
-    },
-  },
-  {
-    name: "Node.js CommonJS (require, fromEnv)",
-    match: (b) => /^const .+ = require\("datacosmos-auth"\);/m.test(b),
-    async run(block, slug) {
-      const ran = await run(`node-${slug}.cjs`, block);
-      assert.equal(ran.stdout, "Bearer true\n");
-      assert.equal(ran.tokenRequests, 1);
-    },
-  },
-  {
-    name: "shared store (two clients, one token request)",
-    match: (b) => b.includes("memoryStore()"),
-    async run(block, slug) {
-      const ran = await run(`store-${slug}.mjs`, block);
-      assert.equal(ran.stdout, "true\n");
-      assert.equal(ran.tokenRequests, 1);
-    },
-  },
-  {
-    name: "one-shot getToken(config)",
-    match: (b) => b.includes("getToken({"),
-    async run(block, slug) {
-      const ran = await run(`oneshot-${slug}.mjs`, `const clientId = process.env.DATACOSMOS_CLIENT_ID, clientSecret = process.env.DATACOSMOS_CLIENT_SECRET;
-${block}
-console.log(token);`);
-      assert.match(ran.stdout, new RegExp(`^${JWT.source}\n$`));
-      assert.equal(ran.tokenRequests, 1);
-    },
-  },
+  plain("Deno (fromEnv, here through process.env)", (b) => b.includes("Deno.env"), "deno-*.mjs", new RegExp(`^Bearer ${JWT.source}\n$`)),
+  plain("Bun (fromEnv, here under Node)", (b) => b.includes("Bun.env"), "bun-*.mjs", new RegExp(`^${JWT.source}\n$`)),
+  plain("Node.js ES modules (credentials file, client.fetch)", (b) => b.includes("fromCredentials"), "node-*.mjs",
+    // README.md prints the API's JSON, pkg/README.md its status and collection count.
+    /collections|^200 2\n$/, (ran) => assert.equal(ran.apiRequests, 1, "the API was called with the token")),
+  plain("Node.js CommonJS (require, fromEnv)", (b) => /^const .+ = require\("datacosmos-auth"\);/m.test(b), "node-*.cjs", "Bearer true\n"),
+  plain("shared store (two clients, one token request)", (b) => b.includes("memoryStore()"), "store-*.mjs", "true\n"),
+  plain("one-shot getToken(config)", (b) => b.includes("getToken({"), "oneshot-*.mjs", new RegExp(`^${JWT.source}\n$`), undefined,
+    (block) => `const clientId = process.env.DATACOSMOS_CLIENT_ID, clientSecret = process.env.DATACOSMOS_CLIENT_SECRET;\n${block}\nconsole.log(token);`),
 ];
 
 for (const readme of READMES) {
