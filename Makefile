@@ -13,7 +13,7 @@ TARGET_WASM := target/wasm32-unknown-unknown/release/datacosmos_auth.wasm
 PKG_WASM := pkg/datacosmos_auth_bg.wasm
 export PATH := $(TOOLS)/bin:$(PATH)
 
-.PHONY: setup setup-system build demo test test-rust test-wasm test-node test-runtimes test-browser test-store bench lint size clean
+.PHONY: setup setup-system build demo test test-rust test-wasm test-node test-publish test-runtimes test-browser test-store bench lint size clean
 
 setup: $(WASM_BINDGEN) node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -29,7 +29,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-build: setup $(PKG_WASM)
+# The licences and the changelog go into the tarball next to pkg/README.md.
+PKG_DOCS := pkg/LICENSE-MIT pkg/LICENSE-APACHE pkg/CHANGELOG.md
+
+build: setup $(PKG_WASM) $(PKG_DOCS)
+
+$(PKG_DOCS): pkg/%: %
+	cp $< $@
 
 SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 
@@ -45,23 +51,32 @@ $(PKG_WASM): $(SOURCES) scripts/package.mjs
 demo: build
 	node scripts/demo.mjs
 
-test: lint test-rust build test-wasm test-node test-store test-runtimes test-browser size
+test: lint test-rust build test-wasm test-node test-publish test-store test-runtimes test-browser size
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --quiet -- -D warnings
 	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	cargo clippy --all-targets --target wasm32-unknown-unknown --quiet -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --target wasm32-unknown-unknown
 
 test-rust:
 	cargo test --quiet
 
+# The wasm-bindgen tests under Node, then the crate docs' example, which compiles only
+# against the wasm32 API (it is `ignore`d on the host).
 test-wasm: setup
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner \
 	  cargo test --target wasm32-unknown-unknown --lib
+	cargo test --doc --target wasm32-unknown-unknown
 
 test-node: build
 	node --test --test-concurrency=1 tests/node/
+
+# What `npm publish` and `cargo publish` would upload: file lists checked, sizes printed.
+test-publish: build
+	node --test tests/publish/
 
 size: build
 	node scripts/size.mjs
@@ -96,4 +111,4 @@ bench: build
 
 clean:
 	cargo clean
-	rm -rf pkg/datacosmos_auth* pkg/wasm_inline.js pkg/snippets pkg/*.tgz
+	rm -rf pkg/datacosmos_auth* pkg/wasm_inline.js pkg/snippets pkg/*.tgz $(PKG_DOCS)

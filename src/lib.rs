@@ -14,14 +14,20 @@
 //! - [`retry`]: which failures are retried and when;
 //! - [`credentials`]: the DataCosmos credentials file and environment variables;
 //! - `js` (wasm32 only): `fetch`, timers, the `#[wasm_bindgen]` API, and
-//!   [`TokenClient`] for Rust callers on wasm32.
+//!   `TokenClient` for Rust callers on wasm32.
 //!
 //! Everything but `js` builds and is tested on the host.
 //!
 //! ## Rust on wasm32 (for example a Worker written in Rust)
 //!
-//! ```no_run
-//! # #[cfg(target_arch = "wasm32")]
+//! `TokenClient` exists only on `wasm32-unknown-unknown`, so this example is compiled
+//! there (`no_run`: it needs a token endpoint) by
+//! `cargo test --doc --target wasm32-unknown-unknown` in `make test-wasm`; on other
+//! targets it is `ignore`d. `examples/rust_worker.rs` is the same use, compiled by the
+//! wasm32 clippy run of `make lint`.
+//!
+#![cfg_attr(target_arch = "wasm32", doc = "```no_run")]
+#![cfg_attr(not(target_arch = "wasm32"), doc = "```ignore")]
 //! # async fn example() -> Result<(), datacosmos_auth::Error> {
 //! use datacosmos_auth::{Config, TokenClient};
 //!

@@ -1,11 +1,14 @@
 // The packed tarball (`npm pack pkg`) installed into tests/browser, imported by name from
 // a tiny app (fixtures/app), bundled by esbuild for the browser and by Vite, and run in
-// Chromium against the demo token server on loopback.
+// Chromium against the demo token server on loopback. Then the tree-shaking matrix:
+// apps that import ONLY `TokenClient` or ONLY `getToken` (fixtures/treeshake), bundled
+// in production mode by esbuild, Vite, Rollup 4 (node-resolve, browser condition) and
+// webpack 5, each run in Chromium.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { startDemo } from '../servers/demo.mjs';
@@ -14,6 +17,7 @@ import { HERE, PKG_DIR, artifact, jwtClaims, launch } from './helpers.mjs';
 
 const run = promisify(execFile);
 const APP = join(HERE, 'fixtures', 'app');
+const TREESHAKE = join(HERE, 'fixtures', 'treeshake');
 const client = { clientId: 'bundled-app', clientSecret: 'bundled-secret-c4ca4238a0b923820d' };
 
 let demo;
@@ -61,7 +65,7 @@ function assertApp({ result, requests }) {
   assert.equal(result.tokenType, 'Bearer');
   assert.equal(result.cached, true, 'the second getToken() is served from the cache');
   assert.deepEqual(result.api, { status: 200, collections: 2 });
-  assert.deepEqual(result.error, { isOAuthError: true, code: 'access_denied', status: 401 });
+  assert.deepEqual(result.error, { name: 'OAuthError', code: 'access_denied', status: 401, isOAuthError: true });
   assert.deepEqual(requests.filter((u) => u.endsWith('.wasm')), [], 'the wasm is embedded: no .wasm request');
 }
 
@@ -139,6 +143,116 @@ describe('bundlers', { timeout: 120_000 }, () => {
     }
   });
 
+});
+
+// Each builder bundles `entry` for the browser with its production settings (tree-shaking
+// on, as users ship) into `out/main.js`, and returns the absolute paths of the modules
+// that went into the bundle.
+const BUILDERS = {
+  async esbuild(entry, out) {
+    const esbuild = await import('esbuild');
+    versions.esbuild = esbuild.version;
+    const built = await esbuild.build({
+      entryPoints: [entry], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
+      minify: true, treeShaking: true, outfile: join(out, 'main.js'), metafile: true, logLevel: 'silent',
+    });
+    assert.deepEqual(built.errors, []);
+    return Object.keys(built.metafile.inputs).map((p) => resolve(p));
+  },
+  async vite(entry, out) {
+    const vite = await import('vite');
+    versions.vite = vite.version;
+    const [output] = [await vite.build({
+      root: TREESHAKE, configFile: false, logLevel: 'warn', mode: 'production',
+      cacheDir: join(work, 'vite-cache'),
+      build: {
+        outDir: out, emptyOutDir: true, write: true,
+        rollupOptions: { input: entry, output: { entryFileNames: 'main.js' } },
+      },
+    })].flat();
+    return output.output.flatMap((chunk) => chunk.moduleIds ?? []);
+  },
+  async rollup(entry, out) {
+    const { rollup, VERSION } = await import('rollup');
+    const { nodeResolve } = await import('@rollup/plugin-node-resolve');
+    versions.rollup = VERSION;
+    const bundle = await rollup({
+      input: entry,
+      treeshake: true,
+      plugins: [nodeResolve({ browser: true, exportConditions: ['browser'] })],
+      onwarn: (warning) => assert.fail(`rollup: ${warning.message}`),
+    });
+    try {
+      await bundle.write({ file: join(out, 'main.js'), format: 'es' });
+      return bundle.watchFiles;
+    } finally {
+      await bundle.close();
+    }
+  },
+  async webpack(entry, out) {
+    const { default: webpack } = await import('webpack');
+    versions.webpack = webpack.version;
+    const stats = await promisify(webpack)({
+      mode: 'production', target: 'web', entry,
+      output: { path: out, filename: 'main.js' },
+      performance: { hints: false },
+    });
+    assert.equal(stats.hasErrors(), false, stats.toString('errors-only'));
+    return [...stats.compilation.fileDependencies];
+  },
+};
+
+const FIXTURES = {
+  'only TokenClient': { file: 'only-client.js', check: assertOnlyClient },
+  'only getToken': { file: 'only-gettoken.js', check: assertOnlyGetToken },
+};
+
+function assertOnlyClient({ result }) {
+  assert.equal(result.failed, undefined, result.failed);
+  assert.equal(jwtClaims(result.token).sub, `${client.clientId}@clients`);
+  assert.equal(result.tokenType, 'Bearer');
+  assert.equal(result.cached, true, 'the second getToken() is served from the cache');
+  assert.deepEqual(result.api, { status: 200, collections: 2 }, 'client.fetch (added by the entry) works');
+  assert.deepEqual(result.error, { name: 'OAuthError', code: 'access_denied', status: 401, isOAuthError: null });
+}
+
+function assertOnlyGetToken({ result }) {
+  assert.equal(result.failed, undefined, result.failed);
+  assert.equal(jwtClaims(result.token).sub, `${client.clientId}@clients`);
+  assert.equal(result.cached, true, 'the second getToken(config) is served from the module-level cache');
+  assert.deepEqual(result.error, { name: 'OAuthError', code: 'access_denied', status: 401 });
+}
+
+describe('tree-shaking matrix: only TokenClient / only getToken, production builds', { timeout: 180_000 }, () => {
+  for (const [bundler, build] of Object.entries(BUILDERS)) {
+    for (const [name, { file, check }] of Object.entries(FIXTURES)) {
+      test(`${bundler}: ${name}, run in Chromium`, async () => {
+        const out = join(work, `treeshake-${bundler}-${file.replace('.js', '')}`);
+        const modules = (await build(join(TREESHAKE, file), out)).map((p) => p.replace(/\\/g, '/'));
+        const ours = modules.filter((p) => p.includes('/node_modules/datacosmos-auth/'));
+        assert.ok(ours.some((p) => p.endsWith('/node_modules/datacosmos-auth/index.js')), `the browser entry: ${ours.join(', ')}`);
+        assert.ok(!ours.some((p) => /\/(node|workerd|worker)\.c?js$/.test(p)), `no Node or workerd entry: ${ours.join(', ')}`);
+        const code = readFileSync(join(out, 'main.js'), 'utf8');
+        // Proof that tree-shaking ran: the store adapters (unused here) are gone.
+        assert.ok(!code.includes('ioredis'), 'the unused store adapters were shaken out');
+        writeFileSync(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>tree-shaken</title>'
+          + '<link rel="icon" href="data:,"><script type="module" src="./main.js"></script>');
+        const site = await startStatic({ mounts: { '/': out } });
+        try {
+          const before = demo.tokenRequests();
+          const ran = await runApp(`${site.url}/`);
+          check(ran);
+          assert.equal(demo.tokenRequests() - before, 2, 'one token request, then one for the wrong secret');
+          assert.deepEqual(ran.requests.filter((u) => u.endsWith('.wasm')), [], 'the wasm is embedded: no .wasm request');
+        } finally {
+          await site.close();
+        }
+      });
+    }
+  }
+});
+
+describe('the whole run', () => {
   test('no request left loopback; no unexpected console errors', () => {
     assert.deepEqual(browser.outside(), []);
     assert.deepEqual(browser.problems.filter((p) => !/status of 401 \(Unauthorized\)/.test(p)), []);

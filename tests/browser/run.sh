@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The browser suite, run by `make test-browser` (after `make build setup-system`):
 # Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) driven by playwright-core, with
-# playwright-core, esbuild and Vite pinned by this folder's package-lock.json.
+# playwright-core and the bundlers (esbuild, Vite, Rollup, webpack) pinned by this folder's package-lock.json.
 #   web-entry.test.mjs  the ./web entry imported by a page on loopback
 #   www.test.mjs        the www/ token inspector, used through its labels and buttons
-#   bundlers.test.mjs   the packed tarball bundled by esbuild and Vite, run in Chromium
+#   bundlers.test.mjs   the packed tarball bundled by esbuild and Vite, run in Chromium;
+#                       the tree-shaking matrix: apps importing only TokenClient / only
+#                       getToken, production builds by esbuild, Vite, Rollup 4, webpack 5
+#   readme.test.mjs     the html examples of README.md and pkg/README.md, as written
 #   static-server.test.mjs  tests/servers/static.mjs (no browser)
 # Screenshots: tests/artifacts/browser/. Never downloads a browser.
 set -euo pipefail
@@ -29,4 +32,4 @@ fi
 # (Debian's chromium wrapper may print a shell warning on stderr: not ours.)
 echo "$("$CHROMIUM" --version 2>/dev/null), node $(node --version)"
 export CHROMIUM
-exec node --test --test-concurrency=1 static-server.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs
+exec node --test --test-concurrency=1 static-server.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs readme.test.mjs

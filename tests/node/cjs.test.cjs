@@ -6,7 +6,15 @@
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { after, before, describe, test } = require('node:test');
+const nodeTest = require('node:test');
+
+const { after, before, describe } = nodeTest;
+// The names of the tests below (all but the nested run): the nested run must pass each.
+const NAMES = [];
+const test = (name, fn) => {
+  NAMES.push(name);
+  return nodeTest.test(name, fn);
+};
 
 const NESTED = 'DATACOSMOS_AUTH_CJS_NESTED';
 const grace = { clientId: 'grace', clientSecret: 'grace-secret-3fc9b689459d738f8c88' };
@@ -73,15 +81,18 @@ describe(process.env[NESTED] ? "require('datacosmos-auth') (--no-experimental-re
   });
 
   if (!process.env[NESTED]) {
-    test('the same tests pass under node --no-experimental-require-module', () => {
+    nodeTest.test('the same tests pass under node --no-experimental-require-module', () => {
       const result = spawnSync(
         process.execPath,
-        ['--no-experimental-require-module', '--test', '--test-reporter=spec', __filename],
+        ['--no-experimental-require-module', '--test', '--test-reporter=tap', __filename],
         { env: nestedEnv(), encoding: 'utf8', timeout: 30_000 },
       );
       assert.equal(result.status, 0, `nested run failed:\n${result.stdout}\n${result.stderr}`);
-      assert.match(result.stdout, /pass \d+/);
-      assert.match(result.stdout, /fail 0/);
+      assert.ok(NAMES.length >= 5, `${NAMES.length} tests`);
+      const passed = [...result.stdout.matchAll(/^ {4}ok \d+ - (.+)$/gm)].map((m) => m[1]);
+      assert.deepEqual(passed, NAMES, 'each test passed in the nested run, none skipped');
+      assert.match(result.stdout, new RegExp(`^# pass ${NAMES.length}$`, 'm'));
+      assert.match(result.stdout, /^# fail 0$/m);
     });
   }
 });

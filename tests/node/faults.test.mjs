@@ -214,9 +214,20 @@ describe('secrets never leak', { timeout: 30_000 }, () => {
   });
 
   test('a Basic client: the Authorization header never appears in an error', async () => {
-    proxy.queue({ status: 401, body: { error: 'invalid_client', error_description: 'no' } });
-    const basic = Buffer.from(`bob:${SECRET}`).toString('base64');
-    const err = await rejectsOAuth(OAuthError, client({ authMethod: 'client_secret_basic', maxRetries: 0 }).getToken(), { code: 'invalid_client', status: 401 });
-    assertNoSecret(err, SECRET, basic);
+    // The server echoes the header it received; id and secret need form-encoding first
+    // (RFC 6749 §2.3.1), so the credential is not simply base64("id:secret").
+    const odd = { clientId: 'bob/;&', clientSecret: `${SECRET} +:%` };
+    let header;
+    proxy.queue({
+      reply: (request) => {
+        header = request.headers.authorization;
+        return { status: 401, body: { error: 'invalid_client', error_description: `rejected Authorization: ${header}`, error_uri: `https://x.example/?auth=${header.slice(6)}` } };
+      },
+    });
+    const err = await rejectsOAuth(OAuthError, client({ ...odd, authMethod: 'client_secret_basic', maxRetries: 0 }).getToken(), { code: 'invalid_client', status: 401 });
+    const credential = header.slice('Basic '.length);
+    assert.equal(Buffer.from(credential, 'base64').toString(), `${encodeURIComponent(odd.clientId)}:${encodeURIComponent(odd.clientSecret).replace(/%20/g, '+')}`);
+    assertNoSecret(err, odd.clientSecret, credential);
+    assert.equal(err.description, 'rejected Authorization: Basic [redacted]');
   });
 });

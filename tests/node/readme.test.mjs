@@ -1,7 +1,10 @@
-// The README's JavaScript examples, run as written: each ```js block becomes a module
-// in a child process whose fetch sends the DataCosmos hosts to the loopback demo
-// server (no test touches the internet).
-import { test, before, after } from "node:test";
+// The JavaScript examples of README.md and pkg/README.md (the npm page), run as written:
+// each ```js block becomes a module in a child process whose fetch sends the DataCosmos
+// hosts to the loopback demo server (no test touches the internet). Every block must be
+// exactly one of EXAMPLES, so a new block cannot go unrun. (The ```html blocks run in
+// Chromium: tests/browser/readme.test.mjs; the Deno and Bun blocks also run in Deno and
+// Bun: tests/runtimes/.)
+import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { execFile } from "node:child_process";
@@ -11,8 +14,12 @@ import { startDemo } from "../servers/demo.mjs";
 const root = new URL("../../", import.meta.url);
 const dir = new URL("tests/artifacts/readme/", root);
 const CLIENT = { clientId: "readme-client", clientSecret: "readme-secret-0123456789" };
-const blocks = [...readFileSync(new URL("README.md", root), "utf8").matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+const READMES = ["README.md", "pkg/README.md"];
+const JWT = /eyJ[\w-]+\.[\w-]+\.[\w-]+/;
 let server;
+
+/** The ```js blocks of a README. */
+const jsBlocks = (file) => [...readFileSync(new URL(file, root), "utf8").matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
 
 before(async () => {
   server = await startDemo({ clients: [CLIENT] });
@@ -36,59 +43,94 @@ before(async () => {
 });
 after(async () => { await server?.close(); });
 
+/** Runs `code` as the module `name` in a child; resolves its stdout and the token and API requests it made. */
 async function run(name, code) {
   const file = new URL(name, dir);
   writeFileSync(file, code);
-  return promisify(execFile)(process.execPath, ["--import", new URL("loopback.mjs", dir).href, file.pathname], {
+  const [tokens, api] = [server.tokenRequests(), server.resourceRequests()];
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", new URL("loopback.mjs", dir).href, file.pathname], {
     cwd: dir.pathname,
     env: { ...process.env, DATACOSMOS_CLIENT_ID: CLIENT.clientId, DATACOSMOS_CLIENT_SECRET: CLIENT.clientSecret },
     timeout: 20_000,
   });
+  assert.equal(stderr, "", "nothing on stderr");
+  return { stdout, tokenRequests: server.tokenRequests() - tokens, apiRequests: server.resourceRequests() - api };
 }
 
-test("the README has the examples this test runs", () => {
-  assert.ok(blocks.length >= 5, `found ${blocks.length} js blocks`);
+/**
+ * An example run as written (or as `wrap` completes it) from the file `file` (`*`: the
+ * README's name): it prints `expected` (a string, or a RegExp to match) after exactly
+ * one token request; `check` asserts more.
+ */
+const plain = (name, match, file, expected, check = () => {}, wrap = (block) => block) => ({
+  name,
+  match,
+  async run(block, slug) {
+    const ran = await run(file.replace("*", slug), wrap(block));
+    if (expected instanceof RegExp) assert.match(ran.stdout, expected);
+    else assert.equal(ran.stdout, expected);
+    assert.equal(ran.tokenRequests, 1);
+    check(ran);
+  },
 });
 
-test("README: Cloudflare Workers example (its fetch handler, called twice)", async () => {
-  const block = blocks.find((b) => b.includes("export default"));
-  const { stdout } = await run("worker.mjs", `${block.replace("export default", "const worker =")}
-    const kv = new Map();
-    const TOKENS = { get: async (k) => kv.get(k) ?? null, put: async (k, v) => { kv.set(k, v); }, delete: async (k) => { kv.delete(k); } };
-    const env = { DATACOSMOS_CLIENT_ID: ${JSON.stringify(CLIENT.clientId)}, DATACOSMOS_CLIENT_SECRET: ${JSON.stringify(CLIENT.clientSecret)}, TOKENS };
-    for (let i = 0; i < 2; i++) {
-      const res = await worker.fetch(new Request("https://worker.example/"), env, { waitUntil() {} });
-      console.log(res.status, (await res.json()).collections.length > 0);
+const EXAMPLES = [
+  {
+    name: "Cloudflare Workers (its fetch handler, called twice, with a KV namespace)",
+    match: (b) => b.includes("export default"),
+    async run(block, slug) {
+      const ran = await run(`worker-${slug}.mjs`, `${block.replace("export default", "const worker =")}
+        const kv = new Map();
+        const reads = new Map();
+        const TOKENS = {
+          get: async (k) => { reads.set(k, (reads.get(k) ?? 0) + 1); return kv.get(k) ?? null; },
+          put: async (k, v) => { kv.set(k, v); },
+          delete: async (k) => { kv.delete(k); },
+        };
+        const env = { DATACOSMOS_CLIENT_ID: ${JSON.stringify(CLIENT.clientId)}, DATACOSMOS_CLIENT_SECRET: ${JSON.stringify(CLIENT.clientSecret)}, TOKENS };
+        for (let i = 0; i < 2; i++) {
+          const res = await worker.fetch(new Request("https://worker.example/"), env, { waitUntil() {} });
+          console.log(res.status, (await res.json()).collections.length > 0);
+        }
+        const entries = [...kv.keys()].filter((k) => !k.endsWith(":lease"));
+        console.log(entries.length, reads.get(entries[0]));`);
+      // A client made per request would read the KV entry again on the second call.
+      assert.equal(ran.stdout, "200 true\n200 true\n1 1\n", "two calls served; one sealed entry in the KV namespace, read once");
+      assert.equal(ran.tokenRequests, 1, "one token for both calls");
+      assert.equal(ran.apiRequests, 2);
+    },
+  },
+  plain("Deno (fromEnv, here through process.env)", (b) => b.includes("Deno.env"), "deno-*.mjs", new RegExp(`^Bearer ${JWT.source}\n$`)),
+  plain("Bun (fromEnv, here under Node)", (b) => b.includes("Bun.env"), "bun-*.mjs", new RegExp(`^${JWT.source}\n$`)),
+  plain("Node.js ES modules (credentials file, client.fetch)", (b) => b.includes("fromCredentials"), "node-*.mjs",
+    // README.md prints the API's JSON, pkg/README.md its status and collection count.
+    /collections|^200 2\n$/, (ran) => assert.equal(ran.apiRequests, 1, "the API was called with the token")),
+  plain("Node.js CommonJS (require, fromEnv)", (b) => /^const .+ = require\("datacosmos-auth"\);/m.test(b), "node-*.cjs", "Bearer true\n"),
+  plain("shared store (two clients, one token request)", (b) => b.includes("memoryStore()"), "store-*.mjs", "true\n"),
+  plain("one-shot getToken(config)", (b) => b.includes("getToken({"), "oneshot-*.mjs", new RegExp(`^${JWT.source}\n$`), undefined,
+    (block) => `const clientId = process.env.DATACOSMOS_CLIENT_ID, clientSecret = process.env.DATACOSMOS_CLIENT_SECRET;\n${block}\nconsole.log(token);`),
+];
+
+for (const readme of READMES) {
+  const blocks = jsBlocks(readme);
+  const slug = readme.replace(/\W+/g, "-").toLowerCase();
+
+  describe(readme, () => {
+    test("every js block is exactly one of the examples run here", () => {
+      assert.ok(blocks.length >= 5, `found ${blocks.length} js blocks`);
+      for (const block of blocks) {
+        const names = EXAMPLES.filter((e) => e.match(block)).map((e) => e.name);
+        assert.equal(names.length, 1, `this block matches ${names.length} examples (${names.join("; ")}):\n${block}`);
+      }
+    });
+
+    for (const example of EXAMPLES) {
+      const mine = blocks.filter(example.match);
+      if (mine.length === 0) continue; // the test above ran every block through EXAMPLES
+      test(example.name, async () => {
+        assert.equal(mine.length, 1, "one block per example");
+        await example.run(mine[0], slug);
+      });
     }
-    console.log([...kv.keys()].filter((k) => !k.endsWith(":lease")).length);`);
-  assert.equal(stdout, "200 true\n200 true\n1\n", "two calls served, one sealed entry in the KV namespace");
-  assert.ok(server.tokenRequests() >= 1);
-});
-
-test("README: Deno example (fromEnv, here through process.env)", async () => {
-  const block = blocks.find((b) => b.includes("Deno.env"));
-  const { stdout } = await run("deno.mjs", block);
-  assert.match(stdout, /^Bearer eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
-});
-
-test("README: Node.js example (credentials file, client.fetch)", async () => {
-  const block = blocks.find((b) => b.includes("fromCredentials"));
-  const { stdout } = await run("node.mjs", block);
-  assert.match(stdout, /collections/);
-});
-
-test("README: shared store example (two clients, one token request)", async () => {
-  const block = blocks.find((b) => b.includes("memoryStore()"));
-  const before = server.tokenRequests();
-  const { stdout } = await run("store.mjs", block);
-  assert.equal(stdout, "true\n");
-  assert.equal(server.tokenRequests() - before, 1);
-});
-
-test("README: one-shot example", async () => {
-  const block = blocks.find((b) => b.includes("getToken({"));
-  const { stdout } = await run("oneshot.mjs", `const clientId = process.env.DATACOSMOS_CLIENT_ID, clientSecret = process.env.DATACOSMOS_CLIENT_SECRET;
-${block}
-console.log(token.split(".").length);`);
-  assert.equal(stdout, "3\n");
-});
+  });
+}

@@ -215,18 +215,25 @@ describe('TokenStore', { timeout: 20_000 }, () => {
   });
 
   test('an entry sealed with another secret, copied under this client\'s key, is a miss', async () => {
-    const storeA = memoryStore();
-    const tokenA = await new TokenClient(config(storeA)).getToken();
-    const [, valueA] = [...storeA.map].find(([k]) => !k.endsWith(':lease'));
-    // Client B has another secret: find its key, then plant A's sealed value there.
-    const storeB = memoryStore();
-    const b = new TokenClient(config(storeB, { ...dave2, maxRetries: 0 }));
-    await b.getToken().catch(() => {}); // dave2's secret is wrong at the server: only the key matters
-    const keyB = entryCalls(storeB).find(([op]) => op === 'get')[1];
-    storeB.map.set(keyB, valueA);
-    const planted = new TokenClient(config(storeB, { ...dave2, maxRetries: 0 }));
-    const err = await planted.getToken().then(() => null, (e) => e);
-    assert.ok(err, 'the foreign entry was not used: B went to the server (and its secret is wrong)');
-    assert.notEqual(err.message.includes(tokenA), true);
+    // One client id with two valid secrets (as during a rotation), at one token URL:
+    // the entries differ only by the secret they are sealed with.
+    const rotating = await startDemo({ clients: [dave, dave2] });
+    try {
+      const at = (creds, store) => new TokenClient({ ...creds, tokenUrl: rotating.tokenUrl, store, maxRetries: 0 });
+      const entry = (store) => [...store.map].find(([k]) => !k.endsWith(':lease'));
+      const storeA = memoryStore();
+      const tokenA = await at(dave, storeA).getToken();
+      const [keyA, valueA] = entry(storeA);
+      const storeB = memoryStore();
+      await at(dave2, storeB).getToken();
+      const [keyB] = entry(storeB);
+      assert.notEqual(keyB, keyA, 'the key depends on the secret');
+      storeB.map.set(keyB, valueA); // A's sealed value under B's key
+      const { value: tokenB, count } = await counted(() => at(dave2, storeB).getToken(), rotating);
+      assert.equal(count, 1, 'the planted entry did not unseal: B asked the server');
+      assert.notEqual(tokenB, tokenA, 'B was not handed A\'s token');
+    } finally {
+      await rotating.close();
+    }
   });
 });

@@ -221,10 +221,21 @@ describe('expiry', { timeout: 20_000 }, () => {
   });
 
   test('refreshLeewaySeconds: 0 reuses a token until it expires', async () => {
-    proxy.queue({ json: { access_token: 'leeway-0', token_type: 'Bearer', expires_in: 3600 } });
+    // A 3 s token: the default leeway renews it once fewer than 1.5 s remain; leeway 0
+    // keeps it until it has expired, then renews it.
+    proxy.queue(
+      { json: { access_token: 'leeway-0', token_type: 'Bearer', expires_in: 3 } },
+      { json: { access_token: 'after-expiry', token_type: 'Bearer', expires_in: 3600 } },
+    );
     const client = viaProxy({ refreshLeewaySeconds: 0 });
+    const from = proxy.requests.length;
     assert.equal(await client.getToken(), 'leeway-0');
-    assert.equal(await client.getToken(), 'leeway-0');
+    await sleep(2000);
+    assert.equal(await client.getToken(), 'leeway-0', 'reused with at most 1 s left');
+    assert.equal(proxy.requests.length - from, 1);
+    await sleep(1100);
+    assert.equal(await client.getToken(), 'after-expiry', 'renewed once expired');
+    assert.equal(proxy.requests.length - from, 2);
   });
 });
 

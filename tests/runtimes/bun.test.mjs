@@ -1,7 +1,8 @@
 // Bun (the npm `bun` binary) with the tarball in the consumer's node_modules. Bun's
 // conditions (bun, node, import|require) pick node.js for import, node.cjs for require.
 import { after, before, describe, test } from 'node:test';
-import { bunBinary, checkScenario, childEnv, lastJson, run, startScenarioServers, versionOf } from './lib/harness.mjs';
+import assert from 'node:assert/strict';
+import { bunBinary, checkScenario, childEnv, lastJson, readmeExamples, run, startScenarioServers, versionOf } from './lib/harness.mjs';
 
 const BUN = bunBinary();
 const bunEnv = (extra) => childEnv({ DO_NOT_TRACK: '1', NO_COLOR: '1', ...extra });
@@ -20,4 +21,14 @@ describe(`Bun ${versionOf(BUN)}`, { timeout: 60_000 }, () => {
     const report = lastJson(await run(BUN, ['--no-install', 'node-cjs.cjs'], { env: bunEnv(servers.env) }), 'bun node-cjs.cjs');
     checkScenario(report, { entry: 'node.cjs' });
   });
+
+  for (const { readme, file } of readmeExamples('Bun.env')) {
+    test(`${readme}: the Bun example, as written (fromEnv() on Bun's process.env)`, async () => {
+      const before = servers.oidc.tokenRequests();
+      const { code, stdout, stderr } = await run(BUN, ['--no-install', file], { env: bunEnv(servers.env) });
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^[\w.~+/-]{20,}=*\n$/, 'one line: the access token');
+      assert.equal(servers.oidc.tokenRequests() - before, 1);
+    });
+  }
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bin, checkScenario, childEnv, lastJson, run, startScenarioServers, versionOf } from './lib/harness.mjs';
+import { bin, checkScenario, childEnv, lastJson, readmeExamples, run, startScenarioServers, versionOf } from './lib/harness.mjs';
 
 const DENO = bin('deno');
 const denoEnv = (extra = {}) => childEnv({
@@ -39,6 +39,18 @@ describe(`Deno ${versionOf(DENO)}`, { timeout: 90_000 }, () => {
     );
     assert.equal(report.explicitOk, true, 'fromEnv({...}) with an object needs no permission');
   });
+
+  for (const { readme, file } of readmeExamples('Deno.env')) {
+    test(`${readme}: the Deno example, as written (fromEnv() on Deno.env)`, async () => {
+      const before = servers.oidc.tokenRequests();
+      const { code, stdout, stderr } = await run(DENO, ['run', ...COMMON, '--allow-env', '--allow-net=127.0.0.1', file], {
+        env: denoEnv(servers.env),
+      });
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^Bearer [\w.~+/-]{20,}=*\n$/, 'one line: the Authorization header');
+      assert.equal(servers.oidc.tokenRequests() - before, 1);
+    });
+  }
 
   test('deno check: the scripts type-check against the package types (a wrong type is caught)', async () => {
     const ok = await run(DENO, ['check', ...COMMON.slice(1), 'deno.ts', 'deno-no-env.ts'], { env: denoEnv() });

@@ -175,8 +175,9 @@ export async function startDemo({
     if (params.grant_type !== 'client_credentials') {
       throw new OAuthFailure(400, 'unsupported_grant_type', `Unsupported grant type: ${params.grant_type}`);
     }
-    const client = clients.find((c) => c.clientId === auth.clientId);
-    if (!client || !sameSecret(client.clientSecret, auth.clientSecret)) throw new OAuthFailure(401, 'access_denied', 'Unauthorized');
+    // One id may have two valid secrets, as while a secret is rotated.
+    const client = clients.find((c) => c.clientId === auth.clientId && sameSecret(c.clientSecret, auth.clientSecret));
+    if (!client) throw new OAuthFailure(401, 'access_denied', 'Unauthorized');
     const aud = params.audience ?? audience;
     if (aud !== audience) throw new OAuthFailure(403, 'access_denied', `Service not found: ${aud}`);
 

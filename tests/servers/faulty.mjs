@@ -12,6 +12,7 @@
 //   { stall: true }               read the request, never answer
 //   { stallBody: true }           send 200 headers and part of a body, never finish it
 //   { drop: true }                destroy the socket without answering
+//   { reply: (request) => fault } the fault made from this request (e.g. echoing a header)
 import http from 'node:http';
 
 const HOP_BY_HOP = ['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length'];
@@ -32,7 +33,8 @@ export async function startFaultProxy({ target }) {
     const body = Buffer.concat(chunks);
     requests.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8') });
 
-    const fault = faults.shift();
+    let fault = faults.shift();
+    if (typeof fault?.reply === 'function') fault = fault.reply(requests.at(-1));
     if (!fault) return forward(req, body, res);
     if (fault.drop) return req.socket.destroy();
     if (fault.stall) return undefined;

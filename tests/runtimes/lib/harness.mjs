@@ -3,7 +3,7 @@
 // small loopback servers (counters + marks, and a token-endpoint gate).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -46,6 +46,22 @@ export function bunBinary() {
   const direct = join(dirname(require.resolve(`${pkg}/package.json`)), 'bin', 'bun');
   assert.ok(existsSync(direct), `no Bun binary: neither ${viaBin} nor ${direct} runs`);
   return direct;
+}
+
+/**
+ * The ```js block that holds `marker`, from the repository's README.md and from the
+ * README.md packed into the tarball (the npm page), each written into the consumer
+ * project as a module. Returns [{ readme, file }].
+ */
+export function readmeExamples(marker) {
+  const readmes = [['README.md', join(ROOT, 'README.md')], ['the packed README.md', join(INSTALLED, 'README.md')]];
+  return readmes.map(([readme, path], i) => {
+    const blocks = [...readFileSync(path, 'utf8').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.includes(marker));
+    assert.equal(blocks.length, 1, `${readme}: one js block with ${marker}`);
+    const file = `readme-${marker.replace(/\W/g, '')}-${i}.mjs`;
+    writeFileSync(join(CONSUMER, file), blocks[0]);
+    return { readme, file };
+  });
 }
 
 /** The version a tool reports (`--version`), e.g. "2.9.6". */
