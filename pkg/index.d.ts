@@ -92,6 +92,48 @@ export function denoKvStore(kv: unknown, options?: { prefix?: unknown[] }): Toke
 /** Redis: node-redis, ioredis or Upstash's REST client; the lease is `SET NX PX`. */
 export function redisStore(client: unknown, options?: { flavor?: "node-redis" | "ioredis" | "upstash" }): TokenStore;
 
+/** A Cloudflare Workers Durable Object namespace binding (`env.TOKEN_LEASE`), structurally. */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: any): unknown;
+}
+
+/**
+ * Cloudflare Workers only (exported by the `workerd` entry): a store in one
+ * {@link TokenLease} Durable Object, shared by every isolate of the fleet. Its `add` is
+ * an atomic set-if-absent, so the refresh lease is a real lock: one token request per
+ * renewal for the whole fleet; a lease whose holder died lapses after its `ttlMs`.
+ * @param namespace The binding of the `TokenLease` class (wrangler.toml `durable_objects`).
+ * @param options.name The object's name (`idFromName`). @default "datacosmos-auth"
+ * @throws {TypeError} `namespace` is not a Durable Object namespace, or `name` is empty.
+ * @example
+ * import { TokenClient, durableObjectStore } from "datacosmos-auth";
+ * export { TokenLease } from "datacosmos-auth";
+ * const client = TokenClient.fromEnv(env, { store: durableObjectStore(env.TOKEN_LEASE) });
+ */
+export function durableObjectStore(namespace: DurableObjectNamespaceLike, options?: { name?: string }): TokenStore;
+
+/**
+ * Cloudflare Workers only (exported by the `workerd` entry): the Durable Object class
+ * behind {@link durableObjectStore}. Re-export it from the Worker's main module and bind
+ * it with `class_name = "TokenLease"`. It keeps opaque sealed entries and the lease until
+ * they expire (an alarm deletes them); its methods are called by the adapter only.
+ */
+export class TokenLease {
+  constructor(ctx: unknown, env: unknown);
+  /** Deletes expired entries (the Durable Object alarm handler). */
+  alarm(): Promise<void>;
+}
+// With @cloudflare/workers-types, `Rpc.DurableObjectBranded` carries the Durable Object
+// brand, so `DurableObjectNamespace<TokenLease>` (what `wrangler types` writes) checks;
+// without them this declares an empty interface.
+export interface TokenLease extends Rpc.DurableObjectBranded {}
+declare global {
+  namespace Rpc {
+    interface DurableObjectBranded {}
+  }
+}
+
 /** The fields of the DataCosmos credentials file (`data_cosmos_api_credentials.json`). */
 export interface DataCosmosCredentials {
   client_id: string;

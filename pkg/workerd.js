@@ -15,3 +15,5 @@ installFetch(WasmTokenClient);
 export { TokenClient, getToken } from "./datacosmos_auth.js";
 export const OAuthError = __OAuthError();
 export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";
+// The Durable Object store (Workers only: it imports cloudflare:workers).
+export { TokenLease, durableObjectStore } from "./durable.js";

@@ -362,7 +362,8 @@ impl TokenClient {
         let now = JsClock.now_ms();
         if let Some((p, started)) = &st.inflight {
             let config = &inner.config;
-            let lease = cache::lease_ms(config.timeout_ms, config.max_retries);
+            // A waiter may wait for two holders' leases (see obtain).
+            let lease = 2.0 * cache::lease_ms(config.timeout_ms, config.max_retries);
             if now - started < retry::flight_limit_ms(config.timeout_ms, config.max_retries, lease)
             {
                 return p.clone();
@@ -408,8 +409,10 @@ impl TokenClient {
     ///
     /// With a store, one client at a time renews: the holder of the refresh lease.
     /// The others keep using the stored token while it is still valid, or, when there
-    /// is none, look into the store until the holder has written one, for at most the
-    /// lease time, then fetch their own. A store that fails is skipped.
+    /// is none, look into the store until the holder has written one, trying the lease
+    /// again at every look; a waiter fetches its own only after two lease times (its
+    /// first holder's and, should that one die, the next holder's). A store that fails
+    /// is skipped.
     async fn obtain(&self, use_store: bool) -> Result<(Token, f64), Error> {
         let inner = &self.inner;
         let config = &inner.config;
@@ -417,7 +420,8 @@ impl TokenClient {
             return Ok((self.fetch_and_store(None).await?, f64::NEG_INFINITY));
         };
         let lease_ms = cache::lease_ms(config.timeout_ms, config.max_retries);
-        let mut deadline: Option<f64> = None;
+        // Two lease times: the first holder's and, should it die, the next one's.
+        let deadline = JsClock.now_ms() + 2.0 * lease_ms;
         loop {
             let read = JsFuture::from(store.get()).await.unwrap_or_default();
             if read.is_undefined() {
@@ -427,34 +431,26 @@ impl TokenClient {
             let entry = read.as_string().and_then(|text| cache::decode_entry(&text));
             let now = JsClock.now_ms();
             let plan = cache::plan(entry.as_ref(), now, config.refresh_leeway_ms);
-            match (plan, entry) {
+            let renew = match (plan, entry) {
                 (cache::StorePlan::Use, Some(t)) => return Ok((t, f64::NEG_INFINITY)),
-                (cache::StorePlan::Renew, Some(t)) => {
-                    if JsFuture::from(store.lease(lease_ms))
-                        .await
-                        .is_ok_and(|v| v.is_truthy())
-                    {
-                        return Ok((self.fetch_and_store(Some(store)).await?, f64::NEG_INFINITY));
-                    }
-                    let hold = cache::hold_until(&t, now, lease_ms);
-                    return Ok((t, hold));
-                }
-                _ => {}
+                (cache::StorePlan::Renew, Some(t)) => Some(t),
+                _ => None,
+            };
+            // Tried at every look: a lease given back or lapsed (its holder died) is
+            // taken by exactly one waiter where the store's `add` is atomic.
+            if JsFuture::from(store.lease(lease_ms))
+                .await
+                .is_ok_and(|v| v.is_truthy())
+            {
+                return Ok((self.fetch_and_store(Some(store)).await?, f64::NEG_INFINITY));
             }
-            match deadline {
-                None => {
-                    if JsFuture::from(store.lease(lease_ms))
-                        .await
-                        .is_ok_and(|v| v.is_truthy())
-                    {
-                        return Ok((self.fetch_and_store(Some(store)).await?, f64::NEG_INFINITY));
-                    }
-                    deadline = Some(now + lease_ms);
-                }
-                Some(d) if now >= d => {
-                    return Ok((self.fetch_and_store(None).await?, f64::NEG_INFINITY));
-                }
-                Some(_) => {}
+            if let Some(t) = renew {
+                // Another client renews it: keep using the valid token meanwhile.
+                let hold = cache::hold_until(&t, now, lease_ms);
+                return Ok((t, hold));
+            }
+            if now >= deadline {
+                return Ok((self.fetch_and_store(None).await?, f64::NEG_INFINITY));
             }
             let _ = JsFuture::from(sleep(cache::POLL_MS)).await;
         }

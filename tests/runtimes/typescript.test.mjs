@@ -29,4 +29,11 @@ describe(`TypeScript ${TS} (tsc --strict --noEmit)`, { timeout: 120_000 }, () =>
     assert.equal(r.code, 0, r.output);
     assert.deepEqual(r.resolved, ['node_modules/datacosmos-auth/index.d.ts']);
   });
+
+  test('a Worker with the Durable Object store: DurableObjectNamespace<TokenLease> (wrangler types) fits durableObjectStore', async () => {
+    const r = await tsc('workers-durable', {
+      module: 'esnext', moduleResolution: 'bundler', customConditions: ['workerd'], lib: ['es2022'], types: [WORKERS_TYPES],
+    }, ['ts/worker-durable.ts']);
+    assert.equal(r.code, 0, r.output);
+  });
 });

@@ -49,6 +49,7 @@ function worker(oidc, persist, script = WORKER) {
     modules: [
       { type: "ESModule", path: join(pkg, "__test_worker.js"), contents: script },
       { type: "ESModule", path: join(pkg, "workerd.js") },
+      { type: "ESModule", path: join(pkg, "durable.js") },
       { type: "ESModule", path: join(pkg, "datacosmos_auth.js") },
       { type: "ESModule", path: join(pkg, "stores.js") },
       { type: "ESModule", path: join(pkg, "fetch.js") },

@@ -12,4 +12,4 @@ dir=$(mktemp -d)
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" --daemonize yes --pidfile "$dir/redis.pid"
 trap 'kill "$(cat "$dir/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-REDIS_URL="redis://127.0.0.1:$port" node --test --test-concurrency=1 redis.test.mjs kv.test.mjs deno.test.mjs
+REDIS_URL="redis://127.0.0.1:$port" node --test --test-concurrency=1 redis.test.mjs kv.test.mjs durable.test.mjs deno.test.mjs
