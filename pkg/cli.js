@@ -304,6 +304,7 @@ async function proxy(client, { port, host, remote, target, cors }) {
     allowHost: remote ? undefined : (value) => value === undefined || isLoopbackHost(hostOf(value) ?? ""),
     log: (line) => process.stderr.write(`${clean(line)}\n`),
   });
+  if (remote) complain(`warning: listening on ${host}: anyone who can reach this address uses your DataCosmos token`);
   const server = http.createServer({ requestTimeout: 0 }, handle);
   await new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -313,7 +314,6 @@ async function proxy(client, { port, host, remote, target, cors }) {
   });
   const address = server.address();
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  if (remote) complain(`warning: listening on ${host}: anyone who can reach this address uses your DataCosmos token`);
   complain(`proxy listening on http://${shown}:${address.port} -> ${target.href.replace(/\/$/, "")}`);
   return new Promise((resolve) => {
     const stop = () => {
