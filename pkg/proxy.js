@@ -102,10 +102,12 @@ async function bearer(client) {
  * @param {string | URL} options.target upstream base URL (checked with `parseTarget`)
  * @param {string} [options.prefix] the path the handler is mounted on (stripped by the
  *   caller, as connect does), put back in front of rewritten `Location` headers
- * @param {Iterable<string>} [options.cors] origins that get CORS answers
+ * @param {Iterable<string> | ((origin: string) => boolean)} [options.cors] origins whose
+ *   pages may use the proxy (CORS answers); a page of another origin gets 403
  * @param {(host: string | undefined) => boolean} [options.allowHost] checks the Host
  *   header (DNS rebinding); absent: every host
- * @param {(line: string) => void} [options.log] one line per request, already escaped
+ * @param {(line: string, status: number | undefined) => void} [options.log] one line
+ *   per request, already escaped, with the status sent (undefined when none was)
  * @returns {{ handle: (req, res) => void, close: () => void }}
  */
 export function createProxy({ client, target, prefix = "", cors = [], allowHost, log = () => {} }) {
@@ -113,7 +115,8 @@ export function createProxy({ client, target, prefix = "", cors = [], allowHost,
   const basePath = base.pathname.replace(/\/+$/, "");
   const transport = base.protocol === "https:" ? https : http;
   const agent = new transport.Agent({ keepAlive: true, scheduling: "lifo" });
-  const allowed = new Set(cors);
+  const allowed = typeof cors === "function" ? null : new Set(cors);
+  const allowOrigin = allowed === null ? cors : (origin) => allowed.has(origin);
   let renewal = null; // { rejected, promise }: one renewal per rejected token
 
   const tokenHeader = () => bearer(client);
@@ -139,8 +142,8 @@ export function createProxy({ client, target, prefix = "", cors = [], allowHost,
     const path = (req.originalUrl ?? req.url ?? "").split("?")[0];
     let note = "";
     res.once("close", () => {
-      const status = res.headersSent ? res.statusCode : "-";
-      log(escapeControls(`${req.method} ${path} ${status} ${Math.round(performance.now() - started)}ms${note}`));
+      const status = res.headersSent ? res.statusCode : undefined;
+      log(escapeControls(`${req.method} ${path} ${status ?? "-"} ${Math.round(performance.now() - started)}ms${note}`), status);
     });
     serve(req, res).catch((err) => {
       if (res.headersSent || res.destroyed || !(err instanceof NoToken || err?.upstream)) return res.destroy();
@@ -158,13 +161,13 @@ export function createProxy({ client, target, prefix = "", cors = [], allowHost,
       return reply(res, 403, { error: "forbidden", error_description: "datacosmos-auth proxy: this Host is not allowed" });
     }
     const origin = req.headers.origin;
-    const corsOrigin = origin !== undefined && allowed.has(origin) ? origin : null;
+    const corsOrigin = origin !== undefined && allowOrigin(origin) ? origin : null;
     const scheme = req.socket?.encrypted ? "https" : "http";
     const self = `${scheme}://${req.headers.host}`;
     // A page of another origin must not use the token (CSRF): browsers send Origin on
     // every cross-origin request, tools (curl, GDAL, QGIS) send none.
     if (origin !== undefined && corsOrigin === null && origin !== self) {
-      return reply(res, 403, { error: "forbidden", error_description: "datacosmos-auth proxy: this Origin is not allowed (see --cors)" });
+      return reply(res, 403, { error: "forbidden", error_description: "datacosmos-auth proxy: pages of this Origin may not use the token" });
     }
     if (req.method === "OPTIONS" && corsOrigin !== null && req.headers["access-control-request-method"] !== undefined) {
       res.writeHead(204, {
@@ -236,7 +239,7 @@ export function createProxy({ client, target, prefix = "", cors = [], allowHost,
       headers[name] = value;
     }
     if (typeof headers.location === "string") headers.location = rewriteLocation(headers.location, `${self}${prefix}`);
-    if (allowed.size > 0) headers.vary = headers.vary ? `${headers.vary}, Origin` : "Origin";
+    if (allowed === null || allowed.size > 0) headers.vary = headers.vary ? `${headers.vary}, Origin` : "Origin";
     if (corsOrigin !== null) {
       headers["access-control-allow-origin"] = corsOrigin;
       headers["access-control-expose-headers"] = "*";

@@ -6,6 +6,7 @@
 #   www.test.mjs        the www/ token inspector, used through its labels and buttons
 #   bundlers.test.mjs   the packed tarball bundled by esbuild and Vite, run in Chromium
 #   static-server.test.mjs  tests/servers/static.mjs (no browser)
+#   vite-plugin.test.mjs    datacosmos-auth/vite in a Vite dev server, fetched by a page
 # Screenshots: tests/artifacts/browser/. Never downloads a browser.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,4 +30,4 @@ fi
 # (Debian's chromium wrapper may print a shell warning on stderr: not ours.)
 echo "$("$CHROMIUM" --version 2>/dev/null), node $(node --version)"
 export CHROMIUM
-exec node --test --test-concurrency=1 static-server.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs
+exec node --test --test-concurrency=1 static-server.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs vite-plugin.test.mjs
