@@ -222,7 +222,7 @@ export function createProxy({ client, target, prefix = "", cors = [], allowHost,
         agent,
       });
       upReq.once("response", resolve);
-      upReq.once("error", (err) => {
+      upReq.on("error", (err) => {
         err.upstream = true;
         reject(err);
       });
