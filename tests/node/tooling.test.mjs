@@ -96,11 +96,14 @@ async function startResource(tokens) {
     }
     return json({ collections: [{ id: 'menut-l1b' }], links: [] });
   });
+  let connections = 0;
+  server.on('connection', () => { connections += 1; });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const origin = () => `http://127.0.0.1:${server.address().port}`;
   return {
     url: origin(),
     seen,
+    connections: () => connections,
     /** Upstream rejects every token seen so far (as after a key rotation). */
     revokeAll() { for (const { token } of seen) revoked.add(token); },
     async close() {
@@ -190,6 +193,12 @@ describe('datacosmos-auth proxy', { timeout: 120_000 }, () => {
     const upstream = resource.seen.slice(from);
     assert.equal(upstream.length, 200);
     assert.equal(new Set(upstream.map((r) => r.token)).size, 1, 'one token for all');
+  });
+
+  test('upstream connections are kept alive: 20 requests in a row use at most one new connection', async () => {
+    const before = resource.connections();
+    for (let i = 0; i < 20; i += 1) assert.equal((await request(proxy.url, '/api/data/v0/stac/collections')).status, 200);
+    assert.ok(resource.connections() - before <= 1, `${resource.connections() - before} new connections`);
   });
 
   test('a 401 from upstream: one renewal and one retry (also for 20 concurrent requests and a small body)', async () => {
