@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { startDemo } from '../servers/demo.mjs';
 import { startFaultProxy } from '../servers/faulty.mjs';
 import {
-  DEFAULT_AUDIENCE, PKG_DIR, ROOT, cleanEnv, closedPortUrl, credentialsFile, jwtClaims, run, runCli as runCliIn, tempDir,
+  CLI, DEFAULT_AUDIENCE, PKG_DIR, ROOT, cleanEnv, closedPortUrl, credentialsFile, jwtClaims, run, runCli as runCliIn, tempDir,
 } from './helpers.mjs';
 
 const AUD = 'https://cli-audience.example';
@@ -209,5 +209,106 @@ describe('datacosmos-auth token', { timeout: 60_000 }, () => {
     const result = await run(['token', '--credentials', credentials], { command: link, env: env(), cwd: tmp.dir });
     const { resourceStatus } = await assertToken(result);
     assert.equal(resourceStatus, 200);
+  });
+});
+
+// `token --header`, the commands that are not there yet, and server-controlled text
+// (issue 9 item 8): the exit status comes from where an error arose, --json is
+// redacted, control characters never reach the terminal raw.
+describe('datacosmos-auth token --header and hostile server text', { timeout: 60_000 }, () => {
+  // Raw C0 controls other than the final newline, DEL and C1 controls.
+  const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]|\n(?!$)/;
+  const viaProxy = () => env({ DATACOSMOS_TOKEN_URL: proxy.tokenUrl });
+
+  test('--header prints one Authorization line that curl -H @- sends', async () => {
+    const result = await runCli(['token', '--header', '--credentials', credentials], { env: env() });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Authorization: Bearer [\w-]+\.[\w-]+\.[\w-]+\n$/);
+    assert.equal(jwtClaims(result.stdout.trim().split(' ')[2]).azp, 'frank');
+    // The README's pipe, as written: the CLI's output is curl's header list.
+    const piped = await run(['-c', `"${process.execPath}" "${CLI}" token --header --credentials "${credentials}" | curl -sS -H @- "${demo.resourceUrl}"`], {
+      command: '/bin/sh', env: env(), cwd: tmp.dir,
+    });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(JSON.parse(piped.stdout).collections.length, 2);
+  });
+
+  test('--json with --header, login, logout and token --user: exit 2 (usage), nothing requested', async () => {
+    const before = demo.tokenRequests();
+    for (const args of [['token', '--json', '--header'], ['login'], ['logout'], ['token', '--user'], ['proxy', '--json'], ['exec', 'ls'], ['token', '--', 'ls']]) {
+      const result = await runCli([...args, '--credentials', credentials], { env: env() });
+      assertFailure(result, 2);
+    }
+    assert.match((await runCli(['login'], { env: env() })).stderr, /not available yet/);
+    assert.equal(demo.tokenRequests(), before);
+  });
+
+  test('a 400 {"error":"invalid_config"} from the server: exit 1, not 2', async () => {
+    proxy.queue({ status: 400, body: { error: 'invalid_config', error_description: 'chosen by the server' } });
+    const result = await runCli(['token', '--credentials', credentials], { env: viaProxy() });
+    assertFailure(result, 1);
+    assert.match(result.stderr, /invalid_config/);
+  });
+
+  test('--json: every form of an echoed secret is redacted, the rest printed as received', async () => {
+    const secret = 'Se/cr+et &=%41 "ü<';
+    const id = 'frank id';
+    const file = tmp.write('special.json', { ...credentialsFile(frank), client_id: id, client_secret: secret });
+    const pctUpper = encodeURIComponent(secret);
+    const forms = {
+      raw: secret,
+      pctUpper,
+      pctLower: pctUpper.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+      form: new URLSearchParams({ s: secret }).toString().slice(2),
+      json: JSON.stringify({ client_secret: secret }),
+      html: secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;'),
+      base64: Buffer.from(secret).toString('base64'),
+      basic: Buffer.from(`${encodeURIComponent(id).replace(/%20/g, '+')}:${new URLSearchParams({ s: secret }).toString().slice(2)}`).toString('base64'),
+      basicRaw: Buffer.from(`${id}:${secret}`).toString('base64url'),
+    };
+    const received = { access_token: 'opaque-token', token_type: 'Bearer', expires_in: 60, echo: forms, [secret]: 'as a key', list: [`x ${secret} y`] };
+    proxy.queue({ json: received });
+    const result = await runCli(['token', '--json', '--credentials', file], { env: viaProxy() });
+    assert.equal(result.code, 0, result.stderr);
+    for (const [name, form] of Object.entries(forms)) {
+      assert.ok(!result.stdout.includes(form), `the ${name} form is printed`);
+    }
+    const printed = JSON.parse(result.stdout);
+    assert.equal(printed.access_token, 'opaque-token');
+    assert.equal(printed.expires_in, 60);
+    for (const name of Object.keys(forms)) assert.match(printed.echo[name], /\[redacted\]/, name);
+    assert.equal(printed['[redacted]'], 'as a key');
+    assert.deepEqual(printed.list, ['x [redacted] y']);
+  });
+
+  test('--json: control characters in the body are JSON escapes, the JSON is unchanged', async () => {
+    const received = { access_token: 'opaque', token_type: 'Bearer', note: '\u001b[2J\u0007\r\u007f\u009b31m', '\u001bkey': 1 };
+    proxy.queue({ json: received });
+    const result = await runCli(['token', '--json', '--credentials', credentials], { env: viaProxy() });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, RAW_CONTROL);
+    assert.deepEqual(JSON.parse(result.stdout), received);
+  });
+
+  test('control characters in server error text and codes are escaped on stderr', async () => {
+    proxy.queue({ status: 400, body: { error: 'evil\u001b]0;title\u0007', error_description: '\u001b[2J\r\u0008cleared\u009b' } });
+    const result = await runCli(['token', '--credentials', credentials], { env: viaProxy() });
+    assertFailure(result, 1);
+    assert.doesNotMatch(result.stderr, RAW_CONTROL);
+    assert.match(result.stderr, /\\x1b\[2J\\x0d\\x08cleared/);
+  });
+
+  test('a token with CR LF: exit 1, no header printed (no header injection)', async () => {
+    for (const args of [['--header'], []]) {
+      proxy.queue({ json: { access_token: 'abc\r\nX-Injected: 1', token_type: 'Bearer' } });
+      const result = await runCli(['token', ...args, '--credentials', credentials], { env: viaProxy() });
+      assertFailure(result, 1);
+      assert.doesNotMatch(result.stderr, RAW_CONTROL);
+    }
+  });
+
+  test('a token type other than Bearer: exit 1', async () => {
+    proxy.queue({ json: { access_token: 'abc', token_type: 'DPoP' } });
+    assertFailure(await runCli(['token', '--header', '--credentials', credentials], { env: viaProxy() }), 1);
   });
 });
