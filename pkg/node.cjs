@@ -1,14 +1,17 @@
 "use strict";
-// Node.js CommonJS entry (works with require-of-ESM switched off).
+// Node.js CommonJS entry (works with require-of-ESM switched off). It shares the ESM
+// entry's classes and state when both are loaded (core.js keeps one set per process).
 const { readFileSync } = require("node:fs");
 const { join } = require("node:path");
-const glue = require("./datacosmos_auth.cjs");
+const { install } = require("./core.cjs");
 
-glue.initSync({ module: readFileSync(join(__dirname, "datacosmos_auth_bg.wasm")) });
+const api = install(() => {
+  const glue = require("./datacosmos_auth.cjs");
+  glue.initSync({ module: readFileSync(join(__dirname, "datacosmos_auth_bg.wasm")) });
+  return glue;
+});
 
-require("./fetch.cjs").installFetch(glue.TokenClient);
-
-exports.TokenClient = glue.TokenClient;
-exports.getToken = glue.getToken;
-exports.OAuthError = glue.__OAuthError();
+exports.TokenClient = api.TokenClient;
+exports.getToken = api.getToken;
+exports.OAuthError = api.OAuthError;
 Object.assign(exports, require("./stores.cjs"));

@@ -1,12 +1,12 @@
 // Node.js (and Bun) ESM entry: the .wasm is read from disk next to this file.
 import { readFileSync } from "node:fs";
-import { installFetch } from "./fetch.js";
-import { TokenClient as WasmTokenClient, initSync, __OAuthError } from "./datacosmos_auth.js";
+import * as glue from "./datacosmos_auth.js";
+import { install } from "./core.js";
 
-initSync({ module: readFileSync(new URL("./datacosmos_auth_bg.wasm", import.meta.url)) });
+function load() {
+  glue.initSync({ module: readFileSync(new URL("./datacosmos_auth_bg.wasm", import.meta.url)) });
+  return glue;
+}
 
-installFetch(WasmTokenClient);
-
-export { TokenClient, getToken } from "./datacosmos_auth.js";
-export const OAuthError = __OAuthError();
+export const { TokenClient, getToken, OAuthError } = install(load);
 export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";

@@ -21,8 +21,8 @@ await build({
   define: { "import.meta.url": "undefined" },
 });
 
-// The plain-JS modules (store adapters, client.fetch) for the CommonJS entry.
-for (const name of ["stores", "fetch"]) {
+// The plain-JS modules (store adapters, the driver) for the CommonJS entry.
+for (const name of ["stores", "core"]) {
   await build({
     entryPoints: [new URL(`${name}.js`, pkg).pathname],
     outfile: new URL(`${name}.cjs`, pkg).pathname,

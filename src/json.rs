@@ -68,6 +68,11 @@ pub struct Object {
 }
 
 impl Object {
+    /// Every member in document order (a repeated key appears each time).
+    pub fn members(&self) -> impl Iterator<Item = (&str, &Field)> {
+        self.members.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// The member `name` (the last one, if the key is repeated).
     pub fn field(&self, name: &str) -> Field {
         self.members

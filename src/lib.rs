@@ -46,10 +46,12 @@ mod encoding;
 pub mod engine;
 mod error;
 pub mod json;
+pub mod options;
 pub mod redact;
 pub mod request;
 pub mod response;
 pub mod retry;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod js;

@@ -113,7 +113,7 @@ pub fn parse(answer: Answer<'_>, secret: &ClientSecret) -> Result<Token, Error> 
     if let Field::Str(error) = obj.field("error") {
         let text = |name| obj.field(name).as_str().map(|s| clean(s, secret));
         return Err(Error::OAuth {
-            error: clean(&error, secret),
+            error: secret.redact_code(&error).to_owned(),
             description: text("error_description"),
             uri: text("error_uri"),
             status,

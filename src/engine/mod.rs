@@ -391,6 +391,11 @@ struct Flight {
     wait_until: Option<f64>,
     /// Its callers were already settled (with a valid token from the store).
     settled: bool,
+    /// A renewal of a valid token: until this instant callers wait for it; then (or at
+    /// its first failed attempt) they are given the valid token.
+    stale_at: Option<f64>,
+    /// Sent again because its token was rejected meanwhile.
+    restarted: bool,
 }
 
 /// The token lifecycle of one client. See the [module docs](self).
@@ -468,9 +473,12 @@ impl Engine {
 
     /// When [`Engine::handle_timeout`] must be called next, if anything is pending.
     pub fn poll_timeout(&self) -> Option<f64> {
-        self.flight.as_ref().map(|f| match &f.phase {
-            Phase::Op { deadline, .. } => *deadline,
-            Phase::Sleep { until, .. } => *until,
+        self.flight.as_ref().map(|f| {
+            let next = match &f.phase {
+                Phase::Op { deadline, .. } => *deadline,
+                Phase::Sleep { until, .. } => *until,
+            };
+            f.stale_at.map_or(next, |at| next.min(at))
         })
     }
 
@@ -487,8 +495,12 @@ impl Engine {
     pub fn memo(&self, now_ms: f64) -> Memo<'_> {
         let serve = self.token.as_ref().and_then(|t| {
             let fresh = fresh_until(t, self.policy.leeway_ms);
-            let until = if self.flight.is_some() {
-                t.expires_at_ms
+            let until = if let Some(f) = &self.flight {
+                match f.stale_at {
+                    // Callers wait for the renewal until then.
+                    Some(at) if now_ms < at => fresh,
+                    _ => t.expires_at_ms,
+                }
             } else {
                 fresh.max(self.renew_blocked_until(now_ms))
             }
@@ -517,8 +529,22 @@ impl Engine {
         self.handle_timeout(now_ms);
         if let Some(t) = self.valid_token(now_ms) {
             let t = t.clone();
-            if !is_fresh(&t, now_ms, self.policy.leeway_ms) && self.may_renew(now_ms) {
-                self.start_flight(now_ms);
+            if is_fresh(&t, now_ms, self.policy.leeway_ms) {
+                return Verdict::Ready(Ok(t));
+            }
+            // Due: wait for the renewal, but only until its first failed attempt or
+            // half the remaining validity (API.md "Serve-stale").
+            if let Some(f) = &self.flight {
+                if f.stale_at.is_some_and(|at| now_ms < at) {
+                    return Verdict::Wait(f.id);
+                }
+            } else if self.may_renew(now_ms) {
+                let stale_at = now_ms + (t.expires_at_ms - now_ms) / 2.0;
+                let id = self.start_flight(now_ms);
+                if let Some(f) = self.flight.as_mut().filter(|f| f.id == id) {
+                    f.stale_at = Some(stale_at);
+                    return Verdict::Wait(id);
+                }
             }
             return Verdict::Ready(Ok(t));
         }
@@ -582,6 +608,14 @@ impl Engine {
         // Each turn either ends the flight or moves it to a later deadline, and a flight
         // has a bounded number of steps, so this ends.
         for _ in 0..64 {
+            if self
+                .flight
+                .as_ref()
+                .and_then(|f| f.stale_at)
+                .is_some_and(|at| at <= now_ms)
+            {
+                self.serve_stale(now_ms, None);
+            }
             let Some(f) = self.flight.as_ref() else {
                 return;
             };
@@ -770,6 +804,8 @@ impl Engine {
             lease: None,
             wait_until: None,
             settled: false,
+            stale_at: None,
+            restarted: false,
         };
         if self.store_on {
             self.read_entry(&mut f, now_ms);
@@ -923,8 +959,11 @@ impl Engine {
         self.event(Event::Lease {
             state: LeaseState::Waited,
         });
-        if self.valid_token(now_ms).is_some() {
-            // We serve a valid stored token; the holder renews it. Look again later.
+        if let Some(t) = self.valid_token(now_ms).cloned() {
+            // We serve a valid token; the holder renews it. Look again later. Callers
+            // waiting on this renewal get the valid token (found by the simulation,
+            // seed 34: they were never settled).
+            self.settle(f, Ok(t));
             let hold = self.token.as_ref().map_or(now_ms, |t| {
                 now_ms + self.policy.lease_ms().min((t.expires_at_ms - now_ms) / 2.0)
             });
@@ -1000,6 +1039,15 @@ impl Engine {
             Err(err) => {
                 if is_negative(&err) || now_ms < self.quota_until {
                     return self.fail(f, now_ms, err);
+                }
+                if f.stale_at.is_some() {
+                    // The renewal's first failure: its callers get the valid token now;
+                    // the renewal goes on in the background.
+                    self.flight = Some(core::mem::replace(f, Flight::done()));
+                    self.serve_stale(now_ms, Some(err.code()));
+                    if let Some(back) = self.flight.take() {
+                        *f = back;
+                    }
                 }
                 let random = (self.random() >> 11) as f64 / (1u64 << 53) as f64;
                 match retry::decide(
@@ -1118,6 +1166,19 @@ impl Engine {
     /// The flight ends; its callers get `result`, or the valid token when it failed.
     fn finish(&mut self, mut f: Flight, now_ms: f64, result: Result<Token, Error>) {
         self.flight = None;
+        if let Ok(t) = &result {
+            if self.rejected.as_deref() == Some(t.access_token.as_str()) && !f.restarted {
+                // A resource server rejected this very token while it was being stored
+                // (seed 34): its callers want another one. Once; a server that keeps
+                // answering with it is believed.
+                f.restarted = true;
+                f.retries = 0;
+                f.stale_at = None;
+                self.send(&mut f, now_ms);
+                self.put_back(f);
+                return;
+            }
+        }
         let outcome = match result {
             Ok(t) => {
                 self.failures = 0;
@@ -1149,6 +1210,28 @@ impl Engine {
         self.settle(&mut f, outcome);
     }
 
+    /// Ends the renewal's wait: its callers get the valid token (if there still is one;
+    /// otherwise they keep waiting for the flight).
+    fn serve_stale(&mut self, now_ms: f64, reason: Option<&str>) {
+        let Some(t) = self.valid_token(now_ms).cloned() else {
+            if let Some(f) = self.flight.as_mut() {
+                f.stale_at = None;
+            }
+            return;
+        };
+        let Some(mut f) = self.flight.take() else {
+            return;
+        };
+        f.stale_at = None;
+        self.event(Event::StaleServed {
+            reason: reason.unwrap_or("timeout").to_owned(),
+            expires_at_ms: t.expires_at_ms,
+        });
+        self.settle(&mut f, Ok(t));
+        f.settled = false;
+        self.flight = Some(f);
+    }
+
     fn settle(&mut self, f: &mut Flight, outcome: Result<Token, Error>) {
         f.settled = true;
         self.actions.push_back(Action::Settle {
@@ -1172,6 +1255,8 @@ impl Flight {
             lease: None,
             wait_until: None,
             settled: true,
+            stale_at: None,
+            restarted: false,
         }
     }
 

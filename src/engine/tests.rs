@@ -46,8 +46,10 @@ fn status(status: u16, body: &str) -> Outcome<'_> {
     }
 }
 
+/// The outcomes settled, in order (a flight may settle its callers early and again
+/// when it ends: the second settles nobody and is left out here).
 fn settled(actions: &[Action]) -> Vec<Result<String, String>> {
-    actions
+    let mut all: Vec<Result<String, String>> = actions
         .iter()
         .filter_map(|a| match a {
             Action::Settle { outcome, .. } => Some(match outcome {
@@ -56,7 +58,9 @@ fn settled(actions: &[Action]) -> Vec<Result<String, String>> {
             }),
             _ => None,
         })
-        .collect()
+        .collect();
+    all.dedup();
+    all
 }
 
 /// A client with token "a" (expires_in 4 s) obtained at T0.
@@ -94,10 +98,18 @@ fn a_failed_early_renewal_serves_the_valid_token() {
     ] {
         let mut e = with_token(60.0, 0);
         let now = T0 + 2_500.0;
-        assert_eq!(e.call(now), Verdict::Ready(Ok(e.token().unwrap().clone())));
-        let op = sent(&drain(&mut e)).expect("a background renewal");
+        assert!(
+            matches!(e.call(now), Verdict::Wait(_)),
+            "the caller waits for the renewal"
+        );
+        let op = sent(&drain(&mut e)).expect("a renewal");
         e.handle(now + 10.0, op, failure);
         let actions = drain(&mut e);
+        assert_eq!(
+            settled(&actions),
+            vec![Ok("a".to_owned())],
+            "the valid token, not the error"
+        );
         assert!(actions
             .iter()
             .any(|a| matches!(a, Action::Event(Event::StaleServed { .. }))));
@@ -127,12 +139,41 @@ fn the_renewal_is_retried_one_backoff_step_later() {
     e.call(now);
     let op = sent(&drain(&mut e)).unwrap();
     e.handle(now, op, status(502, ""));
-    drain(&mut e);
+    assert_eq!(settled(&drain(&mut e)), vec![Ok("a".to_owned())]);
     // Backoff after the first failure is 125 to 250 ms.
     e.call(now + 100.0);
     assert_eq!(sent(&drain(&mut e)), None);
-    assert!(matches!(e.call(now + 260.0), Verdict::Ready(Ok(_))));
+    assert!(matches!(e.call(now + 260.0), Verdict::Wait(_)));
     assert!(sent(&drain(&mut e)).is_some(), "the next call renews");
+}
+
+#[test]
+fn a_slow_renewal_serves_the_valid_token_halfway_through_its_validity() {
+    let mut e = with_token(60.0, 0);
+    let now = T0 + 2_000.0; // due; 2 s of validity left
+    assert!(matches!(e.call(now), Verdict::Wait(_)));
+    drain(&mut e);
+    assert_eq!(e.poll_timeout(), Some(now + 1_000.0));
+    assert!(
+        e.memo(now + 500.0).join.is_some(),
+        "later callers join the renewal"
+    );
+    e.handle_timeout(now + 1_000.0);
+    assert_eq!(settled(&drain(&mut e)), vec![Ok("a".to_owned())]);
+    // The renewal goes on; callers now get the valid token at once.
+    assert!(e.is_busy());
+    assert!(matches!(e.call(now + 1_100.0), Verdict::Ready(Ok(_))));
+    assert!(e.memo(now + 1_100.0).serve.is_some());
+}
+
+#[test]
+fn a_successful_renewal_gives_its_callers_the_new_token() {
+    let mut e = with_token(60.0, 0);
+    let now = T0 + 2_500.0;
+    assert!(matches!(e.call(now), Verdict::Wait(_)));
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(now + 5.0, op, ok(r#"{"access_token":"b","expires_in":4}"#));
+    assert_eq!(settled(&drain(&mut e)), vec![Ok("b".to_owned())]);
 }
 
 #[test]

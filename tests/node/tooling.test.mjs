@@ -216,7 +216,12 @@ describe('datacosmos-auth proxy', { timeout: 120_000 }, () => {
     const many = await Promise.all(Array.from({ length: 20 }, () => request(proxy.url, '/api/data/v0/stac/collections')));
     assert.deepEqual(new Set(many.map((r) => r.status)), new Set([200]));
     assert.equal(demo.tokenRequests() - tokenRequests, 1, 'one renewal for all 20');
-    assert.equal(resource.seen.length - from, 40, 'each request once rejected, once retried');
+    // Each request is rejected at most once and retried once; a request that asks for
+    // its header after the renewal started waits for it and is never rejected.
+    const statuses = resource.seen.slice(from).map((r) => r.status);
+    assert.equal(statuses.filter((s) => s === 200).length, 20, 'every request served once');
+    assert.ok(statuses.filter((s) => s === 401).length >= 1, 'at least the first was rejected');
+    assert.ok(statuses.length <= 40, 'never more than one retry each');
 
     resource.revokeAll();
     tokenRequests = demo.tokenRequests();

@@ -1,0 +1,697 @@
+// The JavaScript driver: the one module that defines the package's exports. The
+// per-runtime entries (index.js, node.js, node.cjs, workerd.js, worker.js) only load the
+// .wasm their way and hand its exports to `install`.
+//
+// It decides nothing. The Rust engine (src/engine) decides; this module performs what
+// it is told (fetch, store, timers, WebCrypto sealing, settling promises) and reports
+// each outcome back, with Date.now(). One string crosses into wasm per event and one
+// JSON string comes back (src/wire.rs), so a cold exchange costs two crossings and a
+// cached token none: the engine tells the driver until when it may serve the token
+// (the memo) and which flight new callers join.
+
+const BRAND = Symbol.for("datacosmos-auth.OAuthError");
+const REGISTRY = Symbol.for("datacosmos-auth/1");
+const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+
+/** The error every failure of datacosmos-auth rejects or throws with. */
+export class OAuthError extends Error {
+  constructor(code, message, status, description, uri) {
+    super(message);
+    this.code = code;
+    if (status !== undefined) this.status = status;
+    if (description !== undefined) this.description = description;
+    if (uri !== undefined) this.uri = uri;
+  }
+  toJSON() {
+    const { name, code, message, status, description, uri, retryAfterSeconds, quota } = this;
+    return { name, code, message, status, description, uri, retryAfterSeconds, quota };
+  }
+  // One class per process (see install), and a brand for other copies and versions:
+  // `instanceof OAuthError` holds for an error of any copy of the package.
+  static [Symbol.hasInstance](v) {
+    return v != null && typeof v === "object" && v[BRAND] === true;
+  }
+}
+Object.defineProperty(OAuthError.prototype, "name", { value: "OAuthError", writable: true, configurable: true });
+Object.defineProperty(OAuthError.prototype, BRAND, { value: true });
+
+const invalid = (message) => new OAuthError("invalid_config", `invalid config: ${message}`);
+
+function toError(e) {
+  const err = new OAuthError(e.code, e.message, e.status, e.description, e.uri);
+  if (e.retryAfterSeconds !== undefined) err.retryAfterSeconds = e.retryAfterSeconds;
+  if (e.quota) err.quota = e.quota;
+  return err;
+}
+
+// ---- options: own members only, read once, sent as one JSON document ----------------
+
+// Reads the own enumerable string-keyed members of `obj` into a prototype-less object:
+// inherited (polluted) members never count, and a throwing getter or Proxy trap is
+// invalid_config, never "absent". Non-JSON values are sent as `name#: typeof`; the
+// engine's option reader (src/options.rs) decides what is valid.
+function own(obj, what) {
+  const out = Object.create(null);
+  let keys;
+  try {
+    keys = Reflect.ownKeys(obj);
+  } catch {
+    throw invalid(`${what} could not be read`);
+  }
+  for (const k of keys) {
+    if (typeof k !== "string") continue;
+    let v;
+    try {
+      const d = Reflect.getOwnPropertyDescriptor(obj, k);
+      if (!d || !d.enumerable) continue;
+      v = hasOwn(d, "value") ? d.value : d.get ? d.get.call(obj) : undefined;
+    } catch {
+      throw invalid(`${what}.${k} could not be read`);
+    }
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+const JS_SIDE = new Set(["fetch", "store", "waitUntil", "onEvent"]);
+
+function encode(members) {
+  const doc = Object.create(null);
+  for (const k of Object.keys(members)) {
+    const v = members[k];
+    const t = v === null ? "null" : typeof v;
+    if (t === "string" || t === "boolean" || t === "null") doc[k] = v;
+    else if (t === "number") doc[k] = Number.isFinite(v) ? v : null;
+    else {
+      doc[`${k}#`] = Array.isArray(v) ? "array" : t;
+      if (k === "extraParams" && t === "object" && !Array.isArray(v)) {
+        const params = own(v, "extraParams");
+        for (const p of Object.keys(params)) if (typeof params[p] !== "string") params[p] = null;
+        doc["extraParams#json"] = JSON.stringify(params);
+      } else if (k === "store" && (t === "object" || t === "function")) {
+        // A store's methods may be inherited (a KV namespace is a class instance).
+        let caps;
+        try {
+          caps = ["get", "put", "add", "delete"].filter((m) => typeof v[m] === "function");
+        } catch {
+          throw invalid("store could not be read");
+        }
+        doc["store#caps"] = caps.join(",");
+      }
+    }
+  }
+  return JSON.stringify(doc);
+}
+
+function readOptions(cfg, what = "config") {
+  if (cfg === undefined || cfg === null) return { doc: "{}", js: Object.create(null) };
+  if (typeof cfg !== "object" || Array.isArray(cfg)) throw invalid(`the ${what} must be an object`);
+  const members = own(cfg, what);
+  const js = Object.create(null);
+  for (const k of JS_SIDE) if (k in members) js[k] = members[k];
+  return { doc: encode(members), js };
+}
+
+// ---- one attempt at the token endpoint ---------------------------------------------
+
+const CAP = 1 << 20;
+const HEADERS = ["retry-after", "date", "auth0-client-quota-limit", "auth0-organization-quota-limit",
+  "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"];
+
+const describe = (e) => {
+  if (e instanceof Error) {
+    const cause = e.cause && (e.cause.code || e.cause.message);
+    return cause ? `${e.message} (${cause})` : e.message;
+  }
+  return typeof e === "string" ? e : "fetch failed";
+};
+
+// The body as text, or null past `cap` bytes.
+async function readCapped(res, cap) {
+  const declared = Number(res.headers?.get?.("content-length"));
+  if (declared > cap) {
+    res.body?.cancel?.().catch(() => {});
+    return null;
+  }
+  const body = res.body;
+  if (declared >= 0 && res.headers?.get?.("content-length") !== null || !body || typeof body.getReader !== "function") {
+    const text = await res.text();
+    return text.length > cap || (text.length * 3 > cap && new TextEncoder().encode(text).length > cap) ? null : text;
+  }
+  const reader = body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > cap) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) { all.set(c, at); at += c.byteLength; }
+  return new TextDecoder().decode(all);
+}
+
+// One POST within `ms`: resolves to [status, headersJson, body] or rejects with
+// [timedOut, message].
+async function attempt(fetchFn, req, ms) {
+  const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(ms) : (() => {
+    const c = new AbortController();
+    setTimeout(() => c.abort(), ms);
+    return c.signal;
+  })();
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject([true, ""]), ms); });
+  const run = (async () => {
+    let res;
+    try {
+      res = await fetchFn(req.url, { method: "POST", headers: req.headers, body: req.body, redirect: "manual", signal });
+    } catch (e) {
+      throw [signal.aborted, describe(e)];
+    }
+    if (!res || typeof res.status !== "number") throw [false, "fetch did not return a Response"];
+    const h = Object.create(null);
+    for (const n of HEADERS) {
+      const v = res.headers?.get?.(n);
+      if (typeof v === "string") h[n] = v;
+    }
+    let text;
+    try {
+      text = await readCapped(res, CAP);
+    } catch (e) {
+      throw [signal.aborted, `reading the response failed: ${describe(e)}`];
+    }
+    return [res.status, JSON.stringify(h), text];
+  })();
+  try {
+    return await Promise.race([run, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---- the sealed store ----------------------------------------------------------------
+// Keys: "datacosmos-auth:v1:" + base64url(HKDF(secret, info = "key" + parts)), and the
+// same + ":lease". Entry values: "v1." + base64url(iv || AES-256-GCM(entry, aad = key)),
+// the AES key derived by HKDF-SHA-256 from the secret: the store never holds the secret,
+// the client id or the token in clear, and a value that does not unseal is a miss.
+// Lease values are not secret (a random id and an expiry) and are stored as they are.
+
+const enc = new TextEncoder();
+const SALT = enc.encode("datacosmos-auth/store/v1");
+
+function b64url(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function unb64url(text) {
+  const s = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+function bounded(promise, ms) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("store timed out")), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+function sealer(secret, parts) {
+  const keys = (async () => {
+    const subtle = globalThis.crypto.subtle;
+    const ikm = await subtle.importKey("raw", enc.encode(secret), "HKDF", false, ["deriveBits", "deriveKey"]);
+    const info = (label) => enc.encode(`${label}\0${parts}`);
+    const id = new Uint8Array(await subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: SALT, info: info("key") }, ikm, 256));
+    const aes = await subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: SALT, info: info("seal") }, ikm,
+      { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+    const key = `datacosmos-auth:v1:${b64url(id)}`;
+    return { keys: [key, `${key}:lease`], aes };
+  })();
+  keys.catch(() => {});
+  return {
+    keys,
+    async seal(key, text) {
+      const { aes } = await keys;
+      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+      const sealed = new Uint8Array(await globalThis.crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: enc.encode(key) }, aes, enc.encode(text)));
+      const raw = new Uint8Array(12 + sealed.length);
+      raw.set(iv);
+      raw.set(sealed, 12);
+      return `v1.${b64url(raw)}`;
+    },
+    async unseal(key, value) {
+      try {
+        if (typeof value !== "string" || !value.startsWith("v1.")) return null;
+        const raw = unb64url(value.slice(3));
+        if (raw.length < 29) return null;
+        const { aes } = await keys;
+        const plain = await globalThis.crypto.subtle.decrypt(
+          { name: "AES-GCM", iv: raw.subarray(0, 12), additionalData: enc.encode(key) }, aes, raw.subarray(12));
+        return new TextDecoder().decode(plain);
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+// ---- client.fetch --------------------------------------------------------------------
+
+// Bodies that can be sent twice (API.md): none, string, ArrayBuffer, typed arrays and
+// views, Blob, FormData, URLSearchParams. Streams, async iterables and Node Readables
+// are one-shot: their 401 is returned as it is.
+function replayable(body) {
+  if (body === undefined || body === null || typeof body === "string") return true;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
+  for (const name of ["Blob", "FormData", "URLSearchParams"]) {
+    const C = globalThis[name];
+    if (typeof C === "function" && body instanceof C) return true;
+  }
+  return false;
+}
+
+// ---- the package ---------------------------------------------------------------------
+
+/**
+ * Defines the package's exports over the wasm exports `w` (the wasm-bindgen glue:
+ * create, call, answer, outcome, free, envNames). One set per process: every copy of
+ * the package (ESM and CJS, or two bundles) shares the first one's classes and state
+ * through a `globalThis` registry, so `instanceof OAuthError` holds across copies and
+ * the one-shot `getToken` cache is shared.
+ */
+export function install(load, { keepAlive } = {}) {
+  const shared = globalThis[REGISTRY];
+  if (shared) {
+    if (keepAlive && !shared.keepAlive) shared.keepAlive = keepAlive;
+    return shared;
+  }
+  const api = define(load(), keepAlive);
+  Object.defineProperty(globalThis, REGISTRY, { value: api, configurable: true });
+  return api;
+}
+
+function define(w, runtimeKeepAlive) {
+  const api = { keepAlive: runtimeKeepAlive };
+  const seed = () => {
+    const b = globalThis.crypto?.getRandomValues?.(new Uint32Array(2));
+    return b ? b[0] * 2 ** 21 + (b[1] >>> 11) : Math.random() * 2 ** 52;
+  };
+  const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((id) => w.free(id)) : null;
+
+  class TokenClient {
+    #id; #req; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
+    #until = 0; #tokenP; #infoP; #headerP; #join = -1; #waiters = new Map(); #timer; #timerAt = null;
+    #idle = null; #freed = false;
+
+    constructor(config, from) {
+      let made;
+      if (from) {
+        made = from;
+      } else {
+        if (config === undefined || config === null) throw invalid("a config object is required");
+        const { doc, js } = readOptions(config);
+        made = { out: JSON.parse(w.create(0, doc, "", seed())), js, secret: secretOf(config) };
+      }
+      const { out, js, secret } = made;
+      if (out.error) throw toError(out.error);
+      this.#id = out.id;
+      this.#req = { url: out.request.url, headers: Object.fromEntries(out.request.headers), body: out.request.body };
+      this.#timeoutMs = out.timeoutMs;
+      this.#storeMs = out.storeMs;
+      this.#fetch = js.fetch;
+      this.#onEvent = js.onEvent;
+      this.#waitUntil = js.waitUntil;
+      if (js.store) {
+        this.#store = js.store;
+        this.#seal = sealer(secret, out.key);
+        this.#keys = this.#seal.keys;
+      }
+      finalizer?.register(this, out.id, this);
+    }
+
+    /** A client from the DataCosmos credentials file (JSON text or object) and overrides. */
+    static fromCredentials(json, overrides) {
+      let text;
+      if (typeof json === "string") text = json;
+      else if (json !== null && typeof json === "object" && !Array.isArray(json)) text = JSON.stringify(own(json, "credentials"));
+      else throw invalid("credentials must be a JSON string or an object");
+      return fromBase(1, text, overrides);
+    }
+
+    /** A client from environment variables (`env`, else `Deno.env` / `process.env`). */
+    static fromEnv(env, overrides) {
+      const names = JSON.parse(w.envNames());
+      const values = Object.create(null);
+      if (env !== undefined && env !== null) {
+        if (typeof env !== "object") throw invalid("env must be an object");
+        const members = own(env, "env");
+        for (const n of names) if (typeof members[n] === "string") values[n] = members[n];
+      } else {
+        try {
+          const deno = globalThis.Deno;
+          const pe = globalThis.process?.env;
+          if (deno?.env && typeof deno.env.get === "function") {
+            for (const n of names) { const v = deno.env.get(n); if (typeof v === "string") values[n] = v; }
+          } else if (pe) {
+            for (const n of names) if (hasOwn(pe, n) && typeof pe[n] === "string") values[n] = pe[n];
+          } else {
+            throw invalid("no environment here (pass an env object)");
+          }
+        } catch (e) {
+          if (e instanceof OAuthError) throw e;
+          throw invalid("reading the environment is not permitted (Deno: --allow-env)");
+        }
+      }
+      return fromBase(2, JSON.stringify(values), overrides, values);
+    }
+
+    /** The access token: cached; concurrent callers share one request. */
+    getToken(options) {
+      if (options === undefined && Date.now() < this.#until) return this.#tokenP;
+      return this.#info(options).then((i) => i.accessToken);
+    }
+
+    /** `{ accessToken, tokenType, expiresAt, scope?, quota? }`. */
+    getTokenInfo(options) {
+      if (options === undefined && Date.now() < this.#until) return this.#infoP;
+      return this.#info(options);
+    }
+
+    /** `"Bearer <token>"`. */
+    authorizationHeader(options) {
+      if (options === undefined && Date.now() < this.#until) return this.#headerP;
+      return this.#info(options).then((i) => `${i.tokenType} ${i.accessToken}`);
+    }
+
+    /**
+     * `fetch` with the client's Authorization header. On a 401 it renews the token once
+     * and sends again, when the body can be replayed; otherwise the 401 is returned.
+     */
+    async fetch(input, init) {
+      const fetchFn = this.#fetchFn();
+      const isRequest = typeof Request !== "undefined" && input instanceof Request;
+      const body = init && hasOwn(init, "body") ? init.body : isRequest && input.body !== null ? input.body : undefined;
+      const replay = replayable(body) && !(isRequest && input.bodyUsed);
+      const send = (info, last) => {
+        const headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+        headers.set("authorization", `${info.tokenType} ${info.accessToken}`);
+        const target = isRequest && !last ? input.clone() : input;
+        return fetchFn(target, { ...init, headers });
+      };
+      const info = await this.getTokenInfo();
+      const first = await send(info, !replay);
+      if (first.status !== 401 || !replay) return first;
+      try {
+        await first.body?.cancel();
+      } catch {
+        // Already closed.
+      }
+      return send(await this.#run(w.call(this.#id, Date.now(), 1, info.accessToken), {}), true);
+    }
+
+    /** Forgets the cached token (memory and store) and lifts the negative cache. */
+    clear() {
+      this.#memo(null);
+      this.#run(w.call(this.#id, Date.now(), 2, undefined));
+    }
+
+    /** Frees the client's engine now; later calls reject with invalid_config. */
+    free() {
+      if (this.#freed) return;
+      this.#freed = true;
+      this.#memo(null);
+      finalizer?.unregister(this);
+      w.free(this.#id);
+    }
+
+    #fetchFn() {
+      if (this.#fetch) return this.#fetch;
+      const f = globalThis.fetch;
+      if (typeof f !== "function") throw invalid("no fetch function in this runtime (pass config.fetch)");
+      return f;
+    }
+
+    #emit(event) {
+      if (!this.#onEvent) return;
+      try {
+        const r = this.#onEvent(event);
+        if (r && typeof r.then === "function") r.then(undefined, () => {});
+      } catch {
+        // A throwing listener is ignored.
+      }
+    }
+
+    // A call: the memo's token, the flight to join, or the engine's verdict.
+    #info(options) {
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(aborted());
+      const now = Date.now();
+      if (now < this.#until) return this.#infoP;
+      if (this.#join >= 0) return this.#wait(this.#join, signal);
+      return this.#run(w.call(this.#id, now, 0, undefined), { signal });
+    }
+
+    #wait(flight, signal) {
+      return new Promise((resolve, reject) => {
+        const entry = { resolve, reject };
+        let list = this.#waiters.get(flight);
+        if (!list) this.#waiters.set(flight, (list = []));
+        list.push(entry);
+        if (signal) {
+          const onAbort = () => {
+            const l = this.#waiters.get(flight);
+            const i = l ? l.indexOf(entry) : -1;
+            if (i >= 0) l.splice(i, 1);
+            reject(aborted());
+          };
+          signal.addEventListener("abort", onAbort, { once: true });
+          entry.done = () => signal.removeEventListener("abort", onAbort);
+        }
+      });
+    }
+
+    // Runs one engine step's output: the memo, the verdict of a call (its waiter is
+    // registered before the step's settles run), the actions and the timer.
+    #run(json, call) {
+      const r = JSON.parse(json);
+      if (r.error) return call ? Promise.reject(toError(r.error)) : undefined;
+      const m = r.m;
+      this.#memo(m && m.tok ? m : null);
+      this.#join = m && m.join !== undefined ? m.join : -1;
+      let result;
+      if (call) {
+        const v = r.v;
+        result = v.ok ? Promise.resolve(Object.freeze(v.ok))
+          : v.err ? Promise.reject(toError(v.err))
+          : this.#wait(v.w, call.signal);
+      }
+      for (const a of r.a) this.#act(a);
+      this.#arm(r.t);
+      return result;
+    }
+
+    #memo(m) {
+      if (!m) {
+        this.#until = 0;
+        return;
+      }
+      const info = Object.freeze(m.tok);
+      this.#until = m.until;
+      this.#infoP = Promise.resolve(info);
+      this.#tokenP = Promise.resolve(info.accessToken);
+      this.#headerP = Promise.resolve(`${info.tokenType} ${info.accessToken}`);
+    }
+
+    #act(a) {
+      switch (a[0]) {
+        case "s": return void this.#send(a[1]);
+        case "g": return void this.#get(a[1], a[2]);
+        case "p": return void this.#put(a[1], a[2], a[3], a[4]);
+        case "a": return void this.#add(a[1], a[3], a[4]);
+        case "d": return void this.#del(a[2]);
+        case "x": return this.#settle(a[1], a[2], a[3]);
+        case "e": return this.#emit(a[1]);
+      }
+    }
+
+    #settle(flight, token, error) {
+      const list = this.#waiters.get(flight);
+      this.#waiters.delete(flight);
+      if (!list) return;
+      const info = token && Object.freeze(token);
+      for (const e of list) {
+        e.done?.();
+        if (info) e.resolve(info);
+        else e.reject(toError(error));
+      }
+    }
+
+    #report(json) {
+      if (!this.#freed) this.#run(json);
+    }
+
+    async #send(op) {
+      let out;
+      try {
+        const [status, headers, body] = await attempt(this.#fetchFn(), this.#req, this.#timeoutMs);
+        out = () => w.answer(this.#id, Date.now(), op, status, headers, body ?? undefined);
+      } catch (e) {
+        const [timedOut, message] = Array.isArray(e) ? e : [false, describe(e)];
+        out = () => w.outcome(this.#id, Date.now(), op, timedOut ? 1 : 0, message);
+      }
+      this.#report(out());
+    }
+
+    #storeCall(f) {
+      return bounded(Promise.resolve().then(f), this.#storeMs);
+    }
+
+    async #get(op, k) {
+      let kind = 2, text;
+      try {
+        const key = (await this.#keys).keys[k];
+        const v = await this.#storeCall(() => this.#store.get(key));
+        text = v === null || v === undefined ? undefined : k === 0 ? (await this.#seal.unseal(key, v)) ?? undefined : typeof v === "string" ? v : undefined;
+      } catch {
+        kind = 6;
+      }
+      this.#report(w.outcome(this.#id, Date.now(), op, kind, text));
+    }
+
+    #later(p) {
+      const f = this.#waitUntil;
+      if (typeof f !== "function") return p;
+      try {
+        f(p);
+        return Promise.resolve();
+      } catch {
+        return p;
+      }
+    }
+
+    async #put(op, k, value, ttl) {
+      let kind = 5;
+      try {
+        const key = (await this.#keys).keys[k];
+        const v = k === 0 ? await this.#seal.seal(key, value) : value;
+        const write = this.#storeCall(() => this.#store.put(key, v, { expirationTtl: ttl })).catch(() => { kind = 6; });
+        // The entry's write may be handed to waitUntil; a lease write is read back at
+        // once, so it is awaited.
+        await (k === 0 ? this.#later(write) : write);
+      } catch {
+        kind = 6;
+      }
+      this.#report(w.outcome(this.#id, Date.now(), op, kind, undefined));
+    }
+
+    async #add(op, value, ttlMs) {
+      let kind;
+      try {
+        const key = (await this.#keys).keys[1];
+        kind = (await this.#storeCall(() => this.#store.add(key, value, { ttlMs }))) === true ? 3 : 4;
+      } catch {
+        kind = 6;
+      }
+      this.#report(w.outcome(this.#id, Date.now(), op, kind, undefined));
+    }
+
+    async #del(k) {
+      try {
+        if (typeof this.#store.delete !== "function") return;
+        const key = (await this.#keys).keys[k];
+        await this.#later(this.#storeCall(() => this.#store.delete(key)).catch(() => {}));
+      } catch {
+        // Nobody waits for a delete.
+      }
+    }
+
+    // One timer at the engine's next deadline; while the engine is busy, its work is
+    // handed to waitUntil so that it outlives the request that started it (workerd).
+    #arm(at) {
+      if (at === this.#timerAt) return;
+      clearTimeout(this.#timer);
+      this.#timerAt = at;
+      if (at === null) {
+        this.#idle?.();
+        this.#idle = null;
+        return;
+      }
+      this.#timer = setTimeout(() => {
+        this.#timerAt = null;
+        this.#report(w.call(this.#id, Date.now(), 3, undefined));
+      }, Math.max(0, at - Date.now()));
+      if (!this.#idle) {
+        const busy = new Promise((resolve) => { this.#idle = resolve; });
+        for (const f of [api.keepAlive, this.#waitUntil]) {
+          if (typeof f !== "function") continue;
+          try {
+            f(busy);
+          } catch {
+            // Outside a request: nothing to extend.
+          }
+        }
+      }
+    }
+  }
+
+  const aborted = () => new OAuthError("aborted", "the caller aborted the wait for a token");
+
+  // The secret, for sealing the store (never sent anywhere else from here).
+  function secretOf(cfg) {
+    try {
+      const d = Reflect.getOwnPropertyDescriptor(cfg, "clientSecret");
+      return d && typeof d.value === "string" ? d.value : "";
+    } catch {
+      return "";
+    }
+  }
+
+  function fromBase(kind, base, overrides, env) {
+    const { doc, js } = readOptions(overrides, "overrides");
+    const out = JSON.parse(w.create(kind, doc, base, seed()));
+    let secret = "";
+    if (overrides) secret = secretOf(overrides);
+    if (!secret && kind === 1) {
+      try {
+        const c = JSON.parse(base);
+        secret = typeof c?.client_secret === "string" ? c.client_secret : "";
+      } catch {
+        // create() reported it.
+      }
+    }
+    if (!secret && env) secret = env.DATACOSMOS_CLIENT_SECRET || env.AUTHENTICATION__CLIENT_SECRET || "";
+    return new TokenClient(undefined, { out, js, secret });
+  }
+
+  // The one-shot getToken(config): a module-level cache of clients, reused only for
+  // the same options (secret included) and the same fetch and store.
+  const shared = new Map();
+  function getToken(config) {
+    try {
+      if (config === undefined || config === null) throw invalid("a config object is required");
+      const { doc, js } = readOptions(config);
+      const hit = shared.get(doc);
+      if (hit && hit.js.fetch === js.fetch && hit.js.store === js.store) return hit.client.getToken();
+      const client = new TokenClient(config);
+      if (shared.size >= 32) shared.delete(shared.keys().next().value);
+      shared.set(doc, { client, js });
+      return client.getToken();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  api.TokenClient = TokenClient;
+  api.OAuthError = OAuthError;
+  api.getToken = getToken;
+  return api;
+}

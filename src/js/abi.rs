@@ -1,0 +1,308 @@
+//! The exports the npm package's JavaScript driver (`pkg/core.js`) calls: strings in,
+//! one JSON string out per step ([`crate::wire`]). No JS object is touched from here,
+//! so no JS exception can unwind through wasm frames, and nothing is decided here:
+//! [`crate::options`] reads the options, [`Engine`] decides, [`crate::wire`] encodes.
+//!
+//! Engines live in a slot table; a freed or unknown id answers with an error instead
+//! of touching freed memory. Quota blocks are shared by the engines of one client id
+//! at one token URL (API.md "Quota").
+
+use crate::config::{Config, ConfigInput};
+use crate::credentials;
+use crate::encoding::{json_string_into, push_decimal};
+use crate::engine::{AnswerHeaders, Engine, Outcome, Policy, StoreCaps};
+use crate::json::Field;
+use crate::options::{self, JsSide};
+use crate::{request, wire, Error};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+struct Slot {
+    engine: Engine,
+    /// The token URL and client id, NUL-separated: quota blocks are shared by key.
+    quota_key: String,
+}
+
+thread_local! {
+    static SLOTS: RefCell<Vec<Option<Slot>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn error_out(e: &Error) -> String {
+    let mut s = String::from("{\"error\":");
+    wire::error_json(&mut s, e, &[]);
+    s.push('}');
+    s
+}
+
+fn freed() -> String {
+    error_out(&Error::config("this TokenClient was freed"))
+}
+
+/// The identity of a token: what the store key and the one-shot cache are derived
+/// from (token URL, client id, audience, scope; `\u{1}` for none, NUL-separated).
+fn store_parts(c: &Config) -> String {
+    let mut key = String::with_capacity(128);
+    for (i, part) in [
+        c.token_url.as_str(),
+        &c.client_id,
+        c.audience.as_deref().unwrap_or("\u{1}"),
+        c.scope.as_deref().unwrap_or("\u{1}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            key.push('\0');
+        }
+        key.push_str(part);
+    }
+    key
+}
+
+fn input_for(kind: u32, doc: &str, base: &str) -> Result<(ConfigInput, JsSide), Error> {
+    match kind {
+        0 => options::read(doc),
+        _ => {
+            let base = options::document(
+                base,
+                if kind == 1 {
+                    "the credentials"
+                } else {
+                    "the environment"
+                },
+            )?;
+            let input = if kind == 1 {
+                credentials::from_credentials(&base)?
+            } else {
+                credentials::from_env(|n| match base.field(n) {
+                    Field::Str(s) => Some(s),
+                    _ => None,
+                })
+            };
+            let (o, js) = options::read(doc)?;
+            Ok((input.merged(o), js))
+        }
+    }
+}
+
+/// Creates an engine. `kind`: 0 a `ClientConfig` document; 1 a credentials file (`base`)
+/// with overrides (`doc`); 2 environment variables (`base`, see [`env_names`]) with
+/// overrides. Answers `{"id", "request": {"url","headers","body"}, "key", "storeMs",
+/// "timeoutMs"}` or `{"error": ERROR}`.
+#[wasm_bindgen]
+pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
+    let (input, js) = match input_for(kind, doc, base) {
+        Ok(v) => v,
+        Err(e) => return error_out(&e),
+    };
+    let secret = input.client_secret.clone();
+    let config = match Config::new(input) {
+        Ok(c) => c,
+        Err(e) => {
+            let mut e = e;
+            if let (Error::InvalidConfig { reason }, Some(s)) = (&mut e, secret) {
+                *reason = s.redact(reason);
+            }
+            return error_out(&e);
+        }
+    };
+    let store_ms = f64::from(config.timeout_ms.min(1000));
+    let caps = js.store.map(|(atomic_add, delete)| StoreCaps {
+        atomic_add,
+        delete,
+        timeout_ms: store_ms,
+    });
+    let req = request::build(&config);
+    let mut out = String::with_capacity(512);
+    out.push_str("{\"request\":{\"url\":");
+    json_string_into(&mut out, &req.url);
+    out.push_str(",\"headers\":[");
+    for (i, (name, value)) in req.headers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        json_string_into(&mut out, name);
+        out.push(',');
+        json_string_into(&mut out, value);
+        out.push(']');
+    }
+    out.push_str("],\"body\":");
+    json_string_into(&mut out, &req.body);
+    out.push_str("},\"key\":");
+    json_string_into(&mut out, &store_parts(&config));
+    out.push_str(",\"timeoutMs\":");
+    push_decimal(&mut out, u64::from(config.timeout_ms));
+    out.push_str(",\"storeMs\":");
+    push_decimal(&mut out, store_ms as u64);
+    let mut quota_key = config.token_url.clone();
+    quota_key.push('\0');
+    quota_key.push_str(&config.client_id);
+    let engine = Engine::new(Policy::new(&config, caps), seed.to_bits());
+    let id = SLOTS.with(|slots| {
+        let mut slots = slots.borrow_mut();
+        let slot = Some(Slot { engine, quota_key });
+        match slots.iter().position(Option::is_none) {
+            Some(i) => {
+                if let Some(s) = slots.get_mut(i) {
+                    *s = slot;
+                }
+                i
+            }
+            None => {
+                slots.push(slot);
+                slots.len() - 1
+            }
+        }
+    });
+    out.push_str(",\"id\":");
+    push_decimal(&mut out, id as u64);
+    out.push('}');
+    out
+}
+
+/// The environment variables `create(2, …)` reads, as a JSON array, in order.
+#[wasm_bindgen(js_name = envNames)]
+pub fn env_names() -> String {
+    let mut out = String::from("[");
+    let names = credentials::ENV_VARS
+        .iter()
+        .flat_map(|(n, f)| core::iter::once(*n).chain(*f));
+    for (i, n) in names.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string_into(&mut out, n);
+    }
+    out.push(']');
+    out
+}
+
+/// Runs `f` on engine `id`, then shares a quota block with its siblings and encodes
+/// the step.
+fn with(
+    id: u32,
+    now: f64,
+    f: impl FnOnce(&mut Engine) -> Option<crate::engine::Verdict>,
+) -> String {
+    SLOTS.with(|slots| {
+        let mut slots = slots.borrow_mut();
+        let Some(Some(slot)) = slots.get_mut(id as usize) else {
+            return freed();
+        };
+        let verdict = f(&mut slot.engine);
+        let out = wire::step(&mut slot.engine, verdict.as_ref(), now);
+        if let Some(until) = slot.engine.quota_blocked_until(now) {
+            let key = slot.quota_key.clone();
+            for s in slots.iter_mut().flatten() {
+                if s.quota_key == key {
+                    s.engine.block_quota(until);
+                }
+            }
+        }
+        out
+    })
+}
+
+/// A call (`kind` 0), a 401 to `token` (1), `clear()` (2), or the timeout (3).
+#[wasm_bindgen]
+pub fn call(id: u32, now: f64, kind: u32, token: Option<String>) -> String {
+    with(id, now, |e| match kind {
+        0 => Some(e.call(now)),
+        1 => Some(e.reject(now, token.as_deref().unwrap_or(""))),
+        2 => {
+            e.clear(now);
+            None
+        }
+        _ => {
+            e.handle_timeout(now);
+            None
+        }
+    })
+}
+
+/// The token endpoint's answer to `op`: status, the headers the engine reads (a JSON
+/// object with lower-case names) and the body (`None` when larger than 1 MiB).
+#[wasm_bindgen]
+pub fn answer(
+    id: u32,
+    now: f64,
+    op: u32,
+    status: u16,
+    headers: &str,
+    body: Option<String>,
+) -> String {
+    let h = options::document(headers, "headers").unwrap_or_default();
+    let get = |n: &str| h.field(n).as_str().map(str::to_owned);
+    let (ra, date, cq, oq) = (
+        get("retry-after"),
+        get("date"),
+        get("auth0-client-quota-limit"),
+        get("auth0-organization-quota-limit"),
+    );
+    let (rl, rr, rt) = (
+        get("x-ratelimit-limit"),
+        get("x-ratelimit-remaining"),
+        get("x-ratelimit-reset"),
+    );
+    let rate_limit = match (&rl, &rr, &rt) {
+        (Some(l), Some(r), Some(t)) => Some((l.as_str(), r.as_str(), t.as_str())),
+        _ => None,
+    };
+    let headers = AnswerHeaders {
+        retry_after: ra.as_deref(),
+        date: date.as_deref(),
+        client_quota: cq.as_deref(),
+        organization_quota: oq.as_deref(),
+        rate_limit,
+    };
+    with(id, now, |e| {
+        e.handle(
+            now,
+            op,
+            Outcome::Answer {
+                status,
+                body: body.as_deref(),
+                headers,
+            },
+        );
+        None
+    })
+}
+
+/// Any other outcome of `op`: 0 network failure (`text`: what the runtime said),
+/// 1 timeout, 2 store value (`text`, or none), 3 `add` won, 4 `add` lost, 5 done,
+/// 6 the store failed.
+#[wasm_bindgen]
+pub fn outcome(id: u32, now: f64, op: u32, kind: u32, text: Option<String>) -> String {
+    let text = text.as_deref();
+    let o = match kind {
+        0 => Outcome::Failed {
+            timeout: false,
+            message: text.unwrap_or("fetch failed"),
+        },
+        1 => Outcome::Failed {
+            timeout: true,
+            message: "",
+        },
+        2 => Outcome::Value(text),
+        3 => Outcome::Added(true),
+        4 => Outcome::Added(false),
+        5 => Outcome::Done,
+        _ => Outcome::StoreFailed,
+    };
+    with(id, now, |e| {
+        e.handle(now, op, o);
+        None
+    })
+}
+
+/// Frees engine `id` (the JS client was collected or `free()`d).
+#[wasm_bindgen]
+pub fn free(id: u32) {
+    SLOTS.with(|slots| {
+        if let Some(s) = slots.borrow_mut().get_mut(id as usize) {
+            *s = None;
+        }
+    });
+}
