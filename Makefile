@@ -66,8 +66,9 @@ test-rust:
 
 # The wasm-bindgen tests under Node, then the crate docs' example, which compiles only
 # against the wasm32 API (it is `ignore`d on the host).
+# The Rust driver is run, not only compiled: against the loopback token server.
 test-wasm: setup
-	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner \
+	bash scripts/with-demo.sh env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(TOOLS)/bin/wasm-bindgen-test-runner \
 	  cargo test --target wasm32-unknown-unknown --lib
 	cargo test --doc --target wasm32-unknown-unknown
 

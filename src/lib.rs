@@ -5,18 +5,28 @@
 //! (Cloudflare Workers, Deno, Bun, Node.js, browsers) and in Rust code compiled to
 //! `wasm32-unknown-unknown`.
 //!
-//! The crate is a pure core with a thin JavaScript shell:
+//! The crate is a sans-io core (the shape of quinn-proto and rustls) with thin drivers.
+//! Each behaviour has one home, named by its noun:
 //!
+//! - [`engine`]: the token lifecycle as a pure state machine, events in, actions out:
+//!   freshness, serve-stale, single flight, the store plan and lease, retries, quota
+//!   pacing, negative cache, deadlines; [`engine::quota`] reads Auth0's quota headers,
+//!   [`engine::entry`] the store's values;
 //! - [`config`]: validated configuration with the DataCosmos defaults;
-//! - [`request`]: the token request, byte for byte;
-//! - [`response`]: the token response or a coded [`Error`];
-//! - [`cache`]: when a cached token may be reused;
-//! - [`retry`]: which failures are retried and when;
+//! - [`options`]: JavaScript options (one JSON document of own members) into a config;
 //! - [`credentials`]: the DataCosmos credentials file and environment variables;
-//! - `js` (wasm32 only): `fetch`, timers, the `#[wasm_bindgen]` API, and
-//!   `TokenClient` for Rust callers on wasm32.
+//! - [`request`]: the token request, byte for byte;
+//! - [`response`]: the token response or a coded [`Error`] (RFC 6749 §5.1, §5.2);
+//! - [`json`]: the strict JSON reader the response, store and credentials go through;
+//! - [`redact`]: the one redaction function, with laws;
+//! - [`retry`]: which failures are retried and when (RFC 9110 `Retry-After`);
+//! - [`wire`]: the engine's steps as JSON for the JavaScript driver;
+//! - `js` (wasm32 only): the only code that touches `wasm_bindgen`, `web_sys` and
+//!   `js_sys`: the exports the npm package's driver (`pkg/core.js`) calls, and
+//!   `TokenClient`, the driver for Rust callers on wasm32.
 //!
-//! Everything but `js` builds and is tested on the host.
+//! Everything but `js` builds and is tested on the host, the engine by a deterministic
+//! simulation (`tests/sim`).
 //!
 //! ## Rust on wasm32 (for example a Worker written in Rust)
 //!

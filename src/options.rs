@@ -10,7 +10,7 @@
 //! store's methods: `get,put,add,delete`).
 //!
 //! Every decision is made here: which options exist (unknown ones are rejected, as
-//! serde's `deny_unknown_fields`), their types, and then [`Config::new`] for ranges.
+//! serde's `deny_unknown_fields`), their types, and then [`crate::config::Config::new`] for ranges.
 
 use crate::config::{Audience, ClientSecret, ConfigInput};
 use crate::json::{parse_object, Field, NotAnObject, Object};

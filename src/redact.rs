@@ -598,7 +598,8 @@ fn base64_runs(plain: &[u8]) -> Vec<Vec<u8>> {
     runs
 }
 
-#[cfg(test)]
+// Host only: proptest does not build for wasm32.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::config::basic_credential;

@@ -2,7 +2,7 @@
 //!
 //! The sans-io pattern of quinn-proto and rustls: an [`Engine`] never performs I/O,
 //! never reads a clock and never spawns anything. Its driver (JavaScript in the npm
-//! package, [`crate::TokenClient`] for Rust on wasm32, a simulated world in the tests)
+//! package, `TokenClient` for Rust on wasm32, a simulated world in the tests)
 //! tells it what happened, each time with the current time:
 //!
 //! - [`Engine::call`]: a caller wants a token; [`Engine::reject`]: a resource server
