@@ -456,26 +456,37 @@ function define(w, runtimeKeepAlive) {
       if (signal?.aborted) return Promise.reject(aborted());
       const now = Date.now();
       if (now < this.#until) return this.#infoP;
-      if (this.#join >= 0) return this.#wait(this.#join, signal);
+      // Join the flight without entering wasm, but only until the engine's next
+      // deadline: where that timer died with the request that armed it (workerd without
+      // keep-alive), the next call enters the engine, which times the operation out.
+      if (this.#join >= 0 && (this.#timerAt === null || now < this.#timerAt)) return this.#wait(this.#join, signal);
       return this.#run(w.call(this.#id, now, 0, undefined), { signal });
     }
 
+    // Callers of one flight chain on ONE promise, created where the flight's first caller
+    // waits and settled by the flight: workerd cancels a request that waits on a promise
+    // it created but another request resolves ("hung"), while a reaction to another
+    // request's promise with plain data is fine. An aborted caller stops waiting; the
+    // flight goes on for the others.
     #wait(flight, signal) {
+      let root = this.#waiters.get(flight);
+      if (!root) {
+        root = {};
+        root.p = new Promise((resolve, reject) => { root.resolve = resolve; root.reject = reject; });
+        root.p.catch(() => {});
+        this.#waiters.set(flight, root);
+      }
+      if (!signal) return root.p.then((info) => info);
       return new Promise((resolve, reject) => {
-        const entry = { resolve, reject };
-        let list = this.#waiters.get(flight);
-        if (!list) this.#waiters.set(flight, (list = []));
-        list.push(entry);
-        if (signal) {
-          const onAbort = () => {
-            const l = this.#waiters.get(flight);
-            const i = l ? l.indexOf(entry) : -1;
-            if (i >= 0) l.splice(i, 1);
-            reject(aborted());
-          };
-          signal.addEventListener("abort", onAbort, { once: true });
-          entry.done = () => signal.removeEventListener("abort", onAbort);
-        }
+        const onAbort = () => reject(aborted());
+        signal.addEventListener("abort", onAbort, { once: true });
+        root.p.then((info) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(info);
+        }, (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        });
       });
     }
 
@@ -524,15 +535,11 @@ function define(w, runtimeKeepAlive) {
     }
 
     #settle(flight, token, error) {
-      const list = this.#waiters.get(flight);
+      const root = this.#waiters.get(flight);
+      if (!root) return;
       this.#waiters.delete(flight);
-      if (!list) return;
-      const info = token && Object.freeze(token);
-      for (const e of list) {
-        e.done?.();
-        if (info) e.resolve(info);
-        else e.reject(toError(error));
-      }
+      if (token) root.resolve(Object.freeze(token));
+      else root.reject(toError(error));
     }
 
     #report(json) {

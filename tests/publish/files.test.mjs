@@ -100,7 +100,7 @@ describe('cargo: the crate', () => {
   });
 
   test('has the manifest, the README, the licences, the changelog and the sources', () => {
-    for (const file of ['Cargo.toml', 'Cargo.lock', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'CHANGELOG.md', 'src/lib.rs', 'src/js/io.js']) {
+    for (const file of ['Cargo.toml', 'Cargo.lock', 'README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'CHANGELOG.md', 'src/lib.rs', 'src/engine/mod.rs', 'src/js/abi.rs']) {
       assert.ok(paths.includes(file), `${file} is in the crate: ${paths.join(', ')}`);
     }
   });

@@ -10,8 +10,6 @@ import { Miniflare } from "miniflare";
 import { startOidc } from "../servers/oidc.mjs";
 
 const pkg = fileURLToPath(new URL("../../pkg/", import.meta.url));
-const snippets = join(pkg, "snippets");
-const snippetDir = join(snippets, readdirSync(snippets)[0], "src", "js");
 
 // The package's own workerd entry and the files it imports, listed as modules.
 const WORKER = `
@@ -52,8 +50,7 @@ function worker(oidc, persist, script = WORKER) {
       { type: "ESModule", path: join(pkg, "durable.js") },
       { type: "ESModule", path: join(pkg, "datacosmos_auth.js") },
       { type: "ESModule", path: join(pkg, "stores.js") },
-      { type: "ESModule", path: join(pkg, "fetch.js") },
-      { type: "ESModule", path: join(snippetDir, "io.js") },
+      { type: "ESModule", path: join(pkg, "core.js") },
       { type: "CompiledWasm", path: join(pkg, "datacosmos_auth_bg.wasm") },
     ],
     compatibilityDate: "2025-01-01",
