@@ -40,7 +40,7 @@ $(PKG_DOCS): pkg/%: %
 SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 
 $(PKG_WASM): $(SOURCES) scripts/package.mjs
-	cargo build --release --target wasm32-unknown-unknown --quiet
+	cargo build --release --target wasm32-unknown-unknown --no-default-features --features npm --quiet
 	$(WASM_BINDGEN) $(TARGET_WASM) --out-dir pkg --out-name datacosmos_auth --target web \
 	  --no-typescript --remove-name-section --remove-producers-section --omit-default-module-path
 	$(WASM_OPT) -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
@@ -58,6 +58,7 @@ lint:
 	cargo clippy --all-targets --quiet -- -D warnings
 	rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	cargo clippy --all-targets --target wasm32-unknown-unknown --quiet -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features npm --quiet -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --target wasm32-unknown-unknown
 

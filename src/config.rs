@@ -5,6 +5,8 @@
 //! the client works only with valid values.
 
 use crate::encoding::{form_urlencode, form_urlencode_into};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::redact::Redactor;
 use crate::Error;
 use core::fmt;
@@ -307,7 +309,9 @@ impl Config {
             return Err(Error::config("timeoutMs must be a number from 1 to 600000"));
         }
         let retries = input.max_retries.unwrap_or(f64::from(DEFAULT_MAX_RETRIES));
-        if !(retries.fract() == 0.0 && (0.0..=f64::from(MAX_RETRIES_LIMIT)).contains(&retries)) {
+        if !(crate::num::fract(retries) == 0.0
+            && (0.0..=f64::from(MAX_RETRIES_LIMIT)).contains(&retries))
+        {
             return Err(Error::config(
                 "maxRetries must be a whole number from 0 to 10",
             ));
@@ -375,7 +379,7 @@ pub fn check_token_url(url: &str) -> Result<(), Error> {
         if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
             return bad("has an invalid port");
         }
-        if p.parse::<u32>().map_or(true, |n| n > 65535) {
+        if crate::encoding::parse_digits(p).map_or(true, |n| n > 65535) {
             return bad("has an invalid port");
         }
     }
@@ -419,7 +423,8 @@ pub fn is_loopback_host(host: &str) -> bool {
             && !o.is_empty()
             && o.len() <= 3
             && o.bytes().all(|b| b.is_ascii_digit())
-            && o.parse::<u16>().is_ok_and(|n| n <= 255)
+            && o.len() <= 3
+            && crate::encoding::parse_digits(o).is_some_and(|n| n <= 255)
     }) && count == 4
 }
 

@@ -4,6 +4,8 @@
 
 use crate::config::{Audience, ClientSecret, ConfigInput};
 use crate::json::{Field, Object};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::Error;
 
 /// Reads the credentials file format:

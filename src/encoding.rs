@@ -3,6 +3,8 @@
 //! Base64 (RFC 4648 §4) for HTTP Basic, Base64url decoding (RFC 4648 §5) for JWT
 //! payloads, and JSON string escaping (RFC 8259 §7).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appends `s` form-urlencoded: ASCII alphanumerics and `*-._` stay, space becomes `+`,
@@ -31,6 +33,18 @@ pub fn form_urlencode(s: &str) -> String {
 }
 
 /// Appends `n` in decimal (what `{}` prints, without `core::fmt`).
+/// A non-empty run of ASCII digits as a number (saturating: a value that overflows is
+/// the largest, RFC 9111 §1.2.2); `None` for anything else, signs included. Written
+/// out because `str::parse` brings its error formatting into the wasm.
+pub fn parse_digits(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(s.bytes().fold(0u64, |n, b| {
+        n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+    }))
+}
+
 pub fn push_decimal(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();

@@ -10,6 +10,8 @@
 //! before it is stored here, because some servers echo request parameters back.
 
 use crate::encoding::push_decimal;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 
 /// Why a token could not be obtained.
@@ -148,7 +150,7 @@ impl Error {
 impl Error {
     /// The human-readable text (what `Display` prints), built without `core::fmt`:
     /// integer formatting and padding would cost the wasm a few kilobytes.
-    pub(crate) fn message(&self) -> String {
+    pub fn message(&self) -> String {
         let mut m = String::with_capacity(64);
         match self {
             Error::OAuth {
@@ -220,7 +222,7 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,9 @@
     clippy::panic
 )]
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The deepest nesting accepted, counting the top-level object as 1.
 pub const MAX_DEPTH: u32 = 64;
 
@@ -387,12 +390,12 @@ fn scale(mantissa: u64, exponent: i64) -> f64 {
     // m < 10^18, so beyond ±1000 the answer is inf or 0 whatever m is.
     let e = exponent.clamp(-1000, 1000) as i32;
     if e >= 0 {
-        m * 10f64.powi(e)
+        m * crate::num::powi(10.0, e)
     } else if e >= -300 {
-        m / 10f64.powi(-e)
+        m / crate::num::powi(10.0, -e)
     } else {
         // 10^-e itself would overflow; a small m times it may still be normal.
-        m / 1e300 / 10f64.powi(-e - 300)
+        m / 1e300 / crate::num::powi(10.0, -e - 300)
     }
 }
 

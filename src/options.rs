@@ -14,6 +14,8 @@
 
 use crate::config::{Audience, ClientSecret, ConfigInput};
 use crate::json::{parse_object, Field, NotAnObject, Object};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::Error;
 
 /// The options of API.md's `ClientConfig`.

@@ -44,6 +44,8 @@
 //! add to the `.wasm`.
 
 use crate::encoding::{base64_encode, form_urlencode, push_decimal};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 
 /// What replaces each redacted part of a text.

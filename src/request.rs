@@ -3,6 +3,8 @@
 
 use crate::config::{basic_credential, AuthMethod, BodyEncoding, Config};
 use crate::encoding::{form_urlencode_into, json_string_into};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use core::fmt;
 
 /// An HTTP request ready to send: always `POST`, with `redirect: "manual"`.

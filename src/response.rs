@@ -4,6 +4,8 @@
 use crate::config::ClientSecret;
 use crate::encoding::{base64url_decode, parse_decimal};
 use crate::json::{self, Field, NotAnObject};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::Error;
 use core::fmt;
 
@@ -162,7 +164,9 @@ pub fn parse(answer: Answer<'_>, secret: &ClientSecret) -> Result<Token, Error> 
             Some(exp_s) => {
                 let exp_ms = exp_s * 1000.0;
                 let at = match answer.date_ms {
-                    Some(date) if (date - sent).abs() > MAX_CLOCK_SKEW_MS => sent + (exp_ms - date),
+                    Some(date) if crate::num::abs(date - sent) > MAX_CLOCK_SKEW_MS => {
+                        sent + (exp_ms - date)
+                    }
                     _ => exp_ms,
                 };
                 at.max(sent).min(latest)

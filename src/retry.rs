@@ -5,6 +5,8 @@
 //! HTTP date) is honoured up to [`MAX_RETRY_AFTER_MS`]; a longer one ends retrying.
 
 use crate::encoding::parse_decimal;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::Error;
 
 /// The first backoff step.
@@ -57,7 +59,8 @@ pub fn flight_limit_ms(timeout_ms: u32, max_retries: u32, lease_ms: f64) -> f64 
 
 /// "Equal jitter" exponential backoff: half the step fixed, half random.
 pub fn backoff(retries_done: u32, random: f64) -> f64 {
-    let step = (BASE_DELAY_MS * 2f64.powi(retries_done.min(30) as i32)).min(MAX_DELAY_MS);
+    let step =
+        (BASE_DELAY_MS * crate::num::powi(2.0, retries_done.min(30) as i32)).min(MAX_DELAY_MS);
     let r = if (0.0..1.0).contains(&random) {
         random
     } else {
@@ -112,12 +115,14 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
         [_, m, d, t, y] => (*d, *m, year(y)?, *t),
         _ => return None,
     };
-    let day: i64 = day.parse().ok()?;
+    let day = crate::encoding::parse_digits(day)?.min(99) as i64;
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
-    let mut hms = time.split(':').map(|x| x.parse::<i64>().ok());
+    let mut hms = time
+        .split(':')
+        .map(|x| crate::encoding::parse_digits(x).map(|n| n.min(99) as i64));
     let (h, mi, se) = (hms.next()??, hms.next()??, hms.next()??);
     if hms.next().is_some()
         || !(1..=31).contains(&day)

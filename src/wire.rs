@@ -23,11 +23,13 @@
 use crate::encoding::{json_string_into, push_decimal};
 use crate::engine::quota::{buckets_json, Bucket};
 use crate::engine::{Action, Engine, Event, Key, LeaseState, Source, Verdict};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::{Error, Token};
 
 fn num(out: &mut String, n: f64) {
     if n.is_finite() && n >= 0.0 {
-        push_decimal(out, n.round() as u64);
+        push_decimal(out, crate::num::round(n) as u64);
     } else {
         out.push('0');
     }
@@ -61,7 +63,7 @@ pub fn token_json(out: &mut String, t: &Token, quota: &[Bucket]) {
 pub fn error_json(out: &mut String, e: &Error, quota: &[Bucket]) {
     out.push_str("{\"code\":");
     json_string_into(out, e.code());
-    field_str(out, "message", &e.to_string());
+    field_str(out, "message", &e.message());
     if let Some(s) = e.status() {
         out.push_str(",\"status\":");
         push_decimal(out, u64::from(s));
@@ -211,7 +213,7 @@ pub fn step(engine: &mut Engine, verdict: Option<&Verdict>, now_ms: f64) -> Stri
     }
     out.push_str(",\"t\":");
     match engine.poll_timeout() {
-        Some(t) if t.is_finite() => num(&mut out, t.ceil()),
+        Some(t) if t.is_finite() => num(&mut out, crate::num::ceil(t)),
         _ => out.push_str("null"),
     }
     out.push('}');

@@ -2,6 +2,8 @@
 
 use crate::encoding::{json_string_into, push_decimal};
 use crate::json::{parse_object, Field};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::response::Token;
 
 /// A token as a store entry (JSON; the driver seals it with AES-GCM before writing).

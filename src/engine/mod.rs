@@ -40,6 +40,8 @@
 //!   [`Policy::call_bound_ms`] even when the driver never reports an outcome (a workerd
 //!   request context torn down mid-exchange).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 pub mod entry;
 pub mod quota;
 
@@ -47,8 +49,8 @@ use crate::config::{ClientSecret, Config};
 use crate::response::{self, Answer as ParsedAnswer, Token};
 use crate::retry::{self, Decision};
 use crate::Error;
+use alloc::collections::VecDeque;
 use quota::Bucket;
-use std::collections::VecDeque;
 
 /// How long a client waiting for a lease holder looks into the store again.
 pub const POLL_MS: f64 = 250.0;
@@ -766,7 +768,8 @@ impl Engine {
 
     fn quota_error(&self, now_ms: f64) -> Error {
         Error::QuotaExceeded {
-            retry_after_seconds: ((self.quota_until - now_ms) / 1000.0).ceil().max(0.0) as u64,
+            retry_after_seconds: crate::num::ceil((self.quota_until - now_ms) / 1000.0).max(0.0)
+                as u64,
         }
     }
 
@@ -1275,7 +1278,7 @@ fn is_negative(err: &Error) -> bool {
 
 /// A store TTL in whole seconds: at least 60 (the Workers KV minimum).
 fn ttl_seconds(ms: f64) -> u64 {
-    ((ms / 1000.0).ceil().max(60.0)) as u64
+    crate::num::ceil(ms / 1000.0).max(60.0) as u64
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! seconds). While any bucket reads `remaining: 0` the engine sends nothing until it resets.
 
 use crate::encoding::push_decimal;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// One quota bucket as the server reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,8 +13,10 @@ use crate::encoding::{json_string_into, push_decimal};
 use crate::engine::{AnswerHeaders, Engine, Outcome, Policy, StoreCaps};
 use crate::json::Field;
 use crate::options::{self, JsSide};
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::{request, wire, Error};
-use std::cell::RefCell;
+use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 struct Slot {
@@ -23,9 +25,15 @@ struct Slot {
     quota_key: String,
 }
 
-thread_local! {
-    static SLOTS: RefCell<Vec<Option<Slot>>> = const { RefCell::new(Vec::new()) };
-}
+/// The engines, by id. A `static` rather than `thread_local!` (std only).
+struct Slots(RefCell<Vec<Option<Slot>>>);
+
+// SAFETY: this module is compiled only for wasm32 without the atomics feature, where
+// there is exactly one thread: the table is never reached from two threads.
+#[allow(unsafe_code)]
+unsafe impl Sync for Slots {}
+
+static SLOTS: Slots = Slots(RefCell::new(Vec::new()));
 
 fn error_out(e: &Error) -> String {
     let mut s = String::from("{\"error\":");
@@ -139,7 +147,8 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
     quota_key.push('\0');
     quota_key.push_str(&config.client_id);
     let engine = Engine::new(Policy::new(&config, caps), seed.to_bits());
-    let id = SLOTS.with(|slots| {
+    let id = {
+        let slots = &SLOTS.0;
         let mut slots = slots.borrow_mut();
         let slot = Some(Slot { engine, quota_key });
         match slots.iter().position(Option::is_none) {
@@ -154,7 +163,7 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
                 slots.len() - 1
             }
         }
-    });
+    };
     out.push_str(",\"id\":");
     push_decimal(&mut out, id as u64);
     out.push('}');
@@ -185,7 +194,8 @@ fn with(
     now: f64,
     f: impl FnOnce(&mut Engine) -> Option<crate::engine::Verdict>,
 ) -> String {
-    SLOTS.with(|slots| {
+    {
+        let slots = &SLOTS.0;
         let mut slots = slots.borrow_mut();
         let Some(Some(slot)) = slots.get_mut(id as usize) else {
             return freed();
@@ -201,7 +211,7 @@ fn with(
             }
         }
         out
-    })
+    }
 }
 
 /// A call (`kind` 0), a 401 to `token` (1), `clear()` (2), or the timeout (3).
@@ -300,9 +310,10 @@ pub fn outcome(id: u32, now: f64, op: u32, kind: u32, text: Option<String>) -> S
 /// Frees engine `id` (the JS client was collected or `free()`d).
 #[wasm_bindgen]
 pub fn free(id: u32) {
-    SLOTS.with(|slots| {
+    {
+        let slots = &SLOTS.0;
         if let Some(s) = slots.borrow_mut().get_mut(id as usize) {
             *s = None;
         }
-    });
+    }
 }

@@ -7,8 +7,10 @@
 //! Both execute the actions of [`crate::engine::Engine`] and decide nothing.
 
 mod abi;
+#[cfg(feature = "driver")]
 mod client;
-#[cfg(test)]
+#[cfg(all(test, feature = "driver"))]
 mod tests;
 
+#[cfg(feature = "driver")]
 pub use client::{TokenClient, TokenInfo};
