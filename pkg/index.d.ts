@@ -26,12 +26,34 @@ export interface ClientConfig {
   authMethod?: "client_secret_post" | "client_secret_basic";
   /** Default `"form"` (RFC 6749); `"json"` as in the DataCosmos curl example. */
   bodyEncoding?: "form" | "json";
-  /** Default 60: a token with fewer seconds left (at most half its lifetime) is renewed. */
+  /**
+   * Seconds before expiry at which a token is renewed (at most half its lifetime, so a
+   * short-lived token is still reused). Callers during a renewal wait for it, but get
+   * the still valid token at its first failed attempt or halfway through the remaining
+   * validity (serve-stale). Range 0 to 86400.
+   * @default 60
+   */
   refreshLeewaySeconds?: number;
-  /** Default 10000: the limit for one attempt, response body included. */
+  /** Milliseconds for one attempt, response body included. Range 1 to 600000. @default 10000 */
   timeoutMs?: number;
-  /** Default 2: retries on network errors, timeouts, 408, 429 and 5xx, honouring Retry-After. */
+  /**
+   * Retries on network errors, timeouts, 408, 429 and 5xx, with jittered backoff from
+   * 250 ms to 8 s, honouring `Retry-After` up to 60 s (RFC 9110 §10.2.3). Whole number 0 to 10.
+   * @default 2
+   */
   maxRetries?: number;
+  /**
+   * Seconds during which `invalid_client`, `unauthorized_client` and `access_denied` are
+   * answered again without a request (when no valid token is held). `0` turns it off;
+   * `clear()` lifts it. Range 0 to 86400.
+   * @default 30
+   */
+  negativeCacheSeconds?: number;
+  /**
+   * Called with every {@link TokenEvent}; for metrics and logs. Never receives the secret
+   * or a token. A listener that throws or rejects is ignored.
+   */
+  onEvent?: (event: TokenEvent) => void;
   /** A cache shared across isolates or processes (a Workers KV namespace fits as is). */
   store?: TokenStore;
   /** Default `globalThis.fetch`. */
@@ -44,14 +66,44 @@ export interface ClientConfig {
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
-/** A token with what the client knows about it. */
+/** One Auth0 quota bucket (`Auth0-Client-Quota-Limit`, `Auth0-Organization-Quota-Limit`, or `X-RateLimit-*` on a 429). */
+export interface QuotaBucket {
+  /** E.g. `"per_hour"`, `"per_day"`; `"rate_limit"` for the `X-RateLimit-*` headers. */
+  bucket: string;
+  /** Requests per period. */
+  limit: number;
+  /** Requests left. While any bucket reads 0, no request is made until it resets. */
+  remaining: number;
+  /** Seconds until the bucket resets. */
+  resetSeconds: number;
+}
+
+/** A token with what the client knows about it (frozen). */
 export interface TokenInfo {
   accessToken: string;
   /** `"Bearer"`. */
   tokenType: string;
-  /** Expiry in ms since the epoch. */
+  /** Expiry in ms since the epoch: when the request was sent + `expires_in`. */
   expiresAt: number;
   scope?: string;
+  /** The last quota reading of the token endpoint, where it sent one. */
+  quota?: QuotaBucket[];
+}
+
+/** What {@link ClientConfig.onEvent} receives. */
+export type TokenEvent =
+  | { type: "token"; source: "endpoint" | "store"; durationMs: number }
+  | { type: "retry"; attempt: number; delayMs: number; reason: string }
+  | { type: "stale_served"; reason: string; expiresAt: number }
+  | { type: "store_error"; operation: "get" | "put" | "add" | "lease" }
+  | { type: "lease"; state: "taken" | "waited" | "released" }
+  | { type: "quota"; quota: QuotaBucket[] }
+  | { type: "negative_cache"; code: string };
+
+/** Per-call options. */
+export interface CallOptions {
+  /** An aborted caller rejects with code `"aborted"`; the shared exchange goes on for the others. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -154,16 +206,26 @@ export class TokenClient {
    * Without `env`: `Deno.env` or `process.env`. In a Worker pass the `env` binding.
    */
   static fromEnv(env?: Record<string, string | undefined> | object, overrides?: Partial<ClientConfig>): TokenClient;
-  /** The access token; cached; concurrent callers share one request. */
-  getToken(): Promise<string>;
-  getTokenInfo(): Promise<TokenInfo>;
+  /**
+   * The access token: cached (a cached token is answered without entering wasm);
+   * concurrent callers share one request.
+   * @throws {OAuthError} (rejects) the exchange's error, `quota_exceeded`, `aborted`.
+   * @example const token = await client.getToken({ signal: AbortSignal.timeout(5000) });
+   */
+  getToken(options?: CallOptions): Promise<string>;
+  /** The token with its type, expiry, scope and the last quota reading. */
+  getTokenInfo(options?: CallOptions): Promise<TokenInfo>;
   /** E.g. `"Bearer eyJ..."`. */
-  authorizationHeader(): Promise<string>;
-  /** `fetch` with the Authorization header; on a 401 it refreshes once and retries once. */
+  authorizationHeader(options?: CallOptions): Promise<string>;
+  /**
+   * `fetch` with the Authorization header (through `config.fetch`). On a 401 it renews
+   * the token once and sends again, when the body can be replayed (none, string,
+   * ArrayBuffer, typed array, Blob, FormData, URLSearchParams); otherwise the 401 is returned.
+   */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
-  /** Forgets the cached token (memory and store). */
+  /** Forgets the cached token (memory and store) and lifts the negative cache (not a quota block). */
   clear(): void;
-  /** Frees the WebAssembly memory of this client. */
+  /** Frees this client's engine now; later calls reject with `invalid_config`. Optional: collected clients are freed. */
   free(): void;
 }
 
@@ -174,10 +236,15 @@ export function getToken(config: ClientConfig): Promise<string>;
 export class OAuthError extends Error {
   name: "OAuthError";
   /**
-   * The server's RFC 6749 `error` (e.g. `"invalid_client"`), or one of `"invalid_config"`,
-   * `"network_error"`, `"timeout"`, `"invalid_response"`, `"http_error"`.
+   * The server's RFC 6749 `error` (e.g. `"invalid_client"`; never redacted), or one of
+   * `"invalid_config"`, `"network_error"`, `"timeout"`, `"invalid_response"`,
+   * `"http_error"`, `"quota_exceeded"`, `"aborted"`, `"token_expired"`.
    */
   code: string;
+  /** For `quota_exceeded`: seconds until the empty bucket resets. */
+  retryAfterSeconds?: number;
+  /** The last quota reading, where the token endpoint sent one. */
+  quota?: QuotaBucket[];
   /** The server's `error_description` (secrets redacted). */
   description?: string;
   /** The server's `error_uri`. */

@@ -21,14 +21,16 @@ if (phase === "cold") {
     const { readFileSync } = await import("node:fs");
     const t0 = now();
     const glue = await import("../../pkg/datacosmos_auth.js");
+    const { install } = await import("../../pkg/core.js");
     const t1 = now();
     const bytes = readFileSync(new URL("../../pkg/datacosmos_auth_bg.wasm", import.meta.url));
     const t2 = now();
     const module = new WebAssembly.Module(bytes);
     const t3 = now();
     glue.initSync({ module });
+    const { TokenClient } = install(() => glue);
     const t4 = now();
-    new glue.TokenClient({ clientId: args.clientId, clientSecret: args.clientSecret, tokenUrl: args.tokenUrl });
+    new TokenClient({ clientId: args.clientId, clientSecret: args.clientSecret, tokenUrl: args.tokenUrl });
     const t5 = now();
     out({ ready: t5, importConstruct: t5 - t0, steps: { importGlue: t1 - t0, readWasm: t2 - t1, compile: t3 - t2, instantiate: t4 - t3, construct: t5 - t4 } });
   } else {
