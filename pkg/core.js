@@ -64,7 +64,8 @@ function own(obj, what) {
     try {
       const d = Reflect.getOwnPropertyDescriptor(obj, k);
       if (!d || !d.enumerable) continue;
-      v = hasOwn(d, "value") ? d.value : d.get ? d.get.call(obj) : undefined;
+      // Read as `obj[k]` reads it: a getter, or a Proxy's get trap, runs (and may throw).
+      v = obj[k];
     } catch {
       throw invalid(`${what}.${k} could not be read`);
     }

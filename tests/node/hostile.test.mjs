@@ -1,0 +1,440 @@
+// Hostile and careless inputs through the package (issues 8 and 9), each against real
+// loopback servers: the demo token endpoint, the fault proxy in front of it, and
+// small servers made here. Each test names the kind of fault it exercises.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { TokenClient, getToken, OAuthError } from 'datacosmos-auth';
+import { startDemo } from '../servers/demo.mjs';
+import { startFaultProxy } from '../servers/faulty.mjs';
+import { CHILD_DIR, runChild } from './child.mjs';
+import {
+  DEFAULT_AUDIENCE, assertNoSecret, memoryStore, rejectsOAuth, sleep, throwsOAuth,
+} from './helpers.mjs';
+
+const alice = { clientId: 'alice', clientSecret: 'alice-secret-2b7e151628aed2a6' };
+
+let demo; // tokens for an hour
+let short; // tokens for 4 s: default leeway makes them due 2 s after issue
+let proxy; // faults in front of `demo`
+before(async () => {
+  demo = await startDemo({ clients: [alice] });
+  short = await startDemo({ clients: [alice], lifetimeSeconds: 4 });
+  proxy = await startFaultProxy({ target: demo.tokenUrl });
+});
+after(async () => {
+  await proxy?.close();
+  await short?.close();
+  await demo?.close();
+});
+afterEach(() => proxy.clearQueue());
+
+const config = (extra = {}) => ({ ...alice, tokenUrl: proxy.tokenUrl, ...extra });
+
+/** Runs `fn`; resolves its value and the number of requests the proxy saw meanwhile. */
+async function observe(fn, via = proxy) {
+  const from = via.requests.length;
+  const value = await fn();
+  return { value, requests: via.requests.length - from };
+}
+
+/** Runs `fn`, which must reject; resolves the error and the proxy requests meanwhile. */
+async function failure(fn, via = proxy) {
+  return observe(async () => {
+    try {
+      await fn();
+    } catch (err) {
+      return err;
+    }
+    return assert.fail('expected a rejection');
+  }, via);
+}
+
+// ---- issue 8.1: a failed early renewal serves the still-valid token ----------------
+
+describe('serve-stale: a due token survives a failing renewal (8.1)', { concurrency: true, timeout: 60_000 }, () => {
+  /**
+   * A 4 s token (due 2 s after issue), then 2.5 s after issue `breakIt(proxy)` makes the
+   * endpoint fail: `read(client)` still gives the cached token. Past the real expiry the
+   * failure reaches the caller: `expected` (OAuthError fields).
+   */
+  async function staleThenExpired({
+    extra = {}, breakIt, read = (c) => c.getToken(), shown = (token) => token, expected,
+  }) {
+    const via = await startFaultProxy({ target: short.tokenUrl });
+    const events = [];
+    const client = new TokenClient({
+      ...alice, tokenUrl: via.tokenUrl, maxRetries: 0, onEvent: (e) => events.push(e), ...extra,
+    });
+    try {
+      const first = await client.getTokenInfo();
+      await sleep(first.expiresAt - 1500 - Date.now()); // 2.5 s after issue
+      await breakIt(via);
+      const stale = await observe(() => read(client), via);
+      assert.equal(stale.value, shown(first.accessToken), 'the cached token, still valid for 1.5 s');
+      assert.ok(Date.now() < first.expiresAt, 'served before the real expiry');
+      const served = events.filter((e) => e.type === 'stale_served');
+      assert.equal(served.length, 1, `one stale_served event (${JSON.stringify(events)})`);
+      assert.equal(served[0].expiresAt, first.expiresAt);
+      assert.equal(served[0].reason, expected.reason ?? expected.code, 'the renewal failed for the fault injected');
+
+      await sleep(first.expiresAt + 100 - Date.now());
+      const err = await rejectsOAuth(OAuthError, () => read(client), expected);
+      return { err, events };
+    } finally {
+      client.free();
+      await via.close();
+    }
+  }
+
+  const always = (fault) => (via) => via.queue(...Array.from({ length: 50 }, () => fault));
+  const http503 = always({ status: 503, body: 'unavailable' });
+
+  test('HTTP 503 at the renewal: getToken gives the cached token; past expiry http_error 503', async () => {
+    await staleThenExpired({ breakIt: http503, expected: { code: 'http_error', status: 503 } });
+  });
+
+  test('HTTP 503 with a store: the cached token; past expiry http_error 503', async () => {
+    const store = memoryStore();
+    await staleThenExpired({ extra: { store }, breakIt: http503, expected: { code: 'http_error', status: 503 } });
+    assert.ok(store.calls.some(([op]) => op === 'put'), 'the store was used');
+  });
+
+  test('HTTP 503 with maxRetries 2: the cached token at the first failure; past expiry http_error 503', async () => {
+    const { events } = await staleThenExpired({
+      extra: { maxRetries: 2 }, breakIt: http503, expected: { code: 'http_error', status: 503 },
+    });
+    assert.ok(events.some((e) => e.type === 'retry'), 'the renewal was retried');
+  });
+
+  test('HTTP 429 + Retry-After at the renewal: the cached token; past expiry the 429 reaches the caller', async () => {
+    await staleThenExpired({
+      breakIt: always({ status: 429, body: { error: 'too_many_requests' }, headers: { 'retry-after': '30' } }),
+      expected: { code: 'too_many_requests', status: 429 },
+    });
+  });
+
+  test('network error, connection refused: the cached token; past expiry network_error', async () => {
+    await staleThenExpired({ breakIt: (via) => via.close(), expected: { code: 'network_error' } });
+  });
+
+  test('network error, connection reset: the cached token; past expiry network_error', async () => {
+    await staleThenExpired({ breakIt: always({ drop: true }), expected: { code: 'network_error' } });
+  });
+
+  test('HTTP 503 through authorizationHeader(): the cached "Bearer <token>"; past expiry http_error', async () => {
+    await staleThenExpired({
+      breakIt: http503,
+      read: (c) => c.authorizationHeader(),
+      shown: (token) => `Bearer ${token}`,
+      expected: { code: 'http_error', status: 503 },
+    });
+  });
+});
+
+// ---- issue 8.3: redaction never rewrites a code and misses no encoding -------------
+
+describe('redaction: codes stay exact, every encoding of the secret is hidden (8.3)', { timeout: 30_000 }, () => {
+  const oauth401 = { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } };
+  const fail = (clientSecret, fault, extra = {}) => {
+    proxy.queue(fault);
+    return failure(() => new TokenClient({ clientId: 'redaction-id', clientSecret, tokenUrl: proxy.tokenUrl, maxRetries: 0, ...extra }).getToken());
+  };
+
+  test('secret equal to part of a code ("client") against 401 invalid_client: code invalid_client', async () => {
+    const { value: err, requests } = await fail('client', oauth401);
+    assert.equal(requests, 1);
+    assert.equal(err.code, 'invalid_client');
+    assert.equal(err.status, 401);
+    assert.match(err.message, /^invalid_client\b/);
+  });
+
+  for (const [secret, fault, extra, code] of [
+    ['error', { status: 500, body: 'server error' }, {}, 'http_error'],
+    ['time', { stall: true }, { timeoutMs: 300 }, 'timeout'],
+    ['s', { raw: 'not json' }, {}, 'invalid_response'],
+  ]) {
+    test(`secret inside a library code ("${secret}"): code ${code} intact`, async () => {
+      const { value: err } = await fail(secret, fault, extra);
+      assert.equal(err.code, code);
+      assert.ok(err instanceof OAuthError);
+      assert.ok(JSON.stringify(err).includes(`"code":"${code}"`));
+    });
+  }
+
+  test('one-letter secret ("a"): code exact, the placeholder is never redacted again', async () => {
+    const { value: err } = await fail('a', oauth401);
+    assert.equal(err.code, 'invalid_client');
+    for (const text of [err.message, err.description, String(err), JSON.stringify(err), err.stack]) {
+      assert.ok(text.includes('[redacted]'), `redacted: ${text}`);
+      const rest = text.replaceAll('[redacted]', '');
+      assert.doesNotMatch(rest, /redacted|red\[|\[red|cted\]/, `no nested placeholder: ${text}`);
+    }
+    assert.equal(err.description.replaceAll('[redacted]', '').includes('a'), false, 'no "a" left in the description');
+  });
+
+  // A secret with characters each encoding writes differently: '@', ' ', "'", '!', '&',
+  // '"', '<', '>', '/', '+', and a non-ASCII letter.
+  const secret = "S3cr3t@ pass'wörd!&\"<x>/+y";
+  const id = 'redaction-client';
+  const b64 = (text) => Buffer.from(text).toString('base64');
+  const b64url = (text) => Buffer.from(text).toString('base64url');
+  const lowerHex = (text) => text.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+  const html = (text) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+    .replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const forms = {
+    raw: secret,
+    base64: b64(secret),
+    base64url: b64url(secret),
+    'base64 of id:secret': b64(`${id}:${secret}`),
+    encodeURIComponent: encodeURIComponent(secret),
+    'encodeURIComponent, lower-case hex': lowerHex(encodeURIComponent(secret)),
+    'form-urlencoded': new URLSearchParams({ s: secret }).toString().slice(2),
+    'HTML-escaped': html(secret),
+    'JSON-escaped': JSON.stringify(secret).slice(1, -1),
+  };
+  assert.ok(forms.encodeURIComponent.includes('%40') && forms.encodeURIComponent.includes('%20')
+    && forms.encodeURIComponent.includes("'") && forms.encodeURIComponent.includes('!'));
+  assert.ok(forms['HTML-escaped'].includes('&amp;') && forms['HTML-escaped'].includes('&quot;') && forms['HTML-escaped'].includes('&#39;'));
+
+  for (const [name, form] of Object.entries(forms)) {
+    test(`a server echoing the secret ${name} in error_description and error_uri: no form of it in the error`, async () => {
+      const { value: err } = await fail(secret, {
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          error_description: `bad secret ${form} for ${id}`,
+          error_uri: `https://errors.example/doc?secret=${form}`,
+        },
+      }, { clientId: id });
+      assert.equal(err.code, 'invalid_request');
+      assert.ok(err.description.includes('[redacted]'), `the description is redacted: ${err.description}`);
+      assertNoSecret(err, ...Object.values(forms));
+    });
+  }
+});
+
+// ---- issue 8.4: numbers that overflow mean "the largest" -----------------------------
+
+describe('overflowing numbers from the server (8.4)', { timeout: 30_000 }, () => {
+  test('429 with Retry-After 2^64: no immediate retry (exactly 1 request)', async () => {
+    proxy.queue(...Array.from({ length: 5 }, () => ({ status: 429, headers: { 'retry-after': '18446744073709551616' }, body: 'slow down' })));
+    const { value: err, requests } = await failure(() => new TokenClient(config({ clientId: 'overflow-429', maxRetries: 2 })).getToken());
+    assert.equal(requests, 1);
+    assert.equal(err.code, 'http_error');
+    assert.equal(err.status, 429);
+  });
+
+  test('expires_in "99999999999999999999999": a token, its lifetime capped at one year', async () => {
+    proxy.queue({ json: { access_token: 'overflow-token', token_type: 'Bearer', expires_in: '99999999999999999999999' } });
+    const t0 = Date.now();
+    const info = await new TokenClient(config({ clientId: 'overflow-expires' })).getTokenInfo();
+    const year = 365 * 24 * 3600_000;
+    assert.equal(info.accessToken, 'overflow-token');
+    assert.ok(info.expiresAt >= t0 + year - 1000 && info.expiresAt <= Date.now() + year, `expiresAt ${info.expiresAt - t0} ms ahead`);
+  });
+});
+
+// ---- issue 9.7: access_token and token_type are checked -------------------------------
+
+describe('token response fields checked (9.7)', { timeout: 30_000 }, () => {
+  const answer = (json) => {
+    proxy.queue({ json: { token_type: 'Bearer', expires_in: 60, ...json } });
+    return new TokenClient(config({ clientId: 'checked-fields', maxRetries: 0 })).getTokenInfo();
+  };
+
+  for (const [name, token] of [['CR LF (header injection)', 'abc\r\nX-Injected: 1'], ['NUL', 'abc\u0000def'], ['a bare LF', 'abc\ndef']]) {
+    test(`access_token containing ${name}: invalid_response, status 200`, async () => {
+      const err = await rejectsOAuth(OAuthError, answer({ access_token: token }), { code: 'invalid_response', status: 200 });
+      assert.match(err.message, /access_token/);
+    });
+  }
+
+  for (const type of ['DPoP', 'mac']) {
+    test(`token_type "${type}" (unusable): invalid_response naming the type`, async () => {
+      const err = await rejectsOAuth(OAuthError, answer({ access_token: 'abc', token_type: type }), { code: 'invalid_response', status: 200 });
+      assert.match(err.message, new RegExp(`token_type ${type} is not supported`));
+    });
+  }
+
+  test('token_type "bearer" (case-insensitive): tokenType "Bearer"', async () => {
+    const info = await answer({ access_token: 'abc', token_type: 'bearer' });
+    assert.equal(info.tokenType, 'Bearer');
+  });
+});
+
+// ---- issues 9.2 and 9.3: hostile objects as options ----------------------------------
+
+describe('throwing getters and Proxy traps are invalid_config (9.2, 9.3)', { timeout: 60_000 }, () => {
+  const boom = () => { throw new Error('boom'); };
+  /** Ways an object can throw when read, each over the plain object `base`. */
+  const hostile = (base, key) => ({
+    'a throwing getter': Object.defineProperty({ ...base }, key, { get: boom, enumerable: true }),
+    'a Proxy whose get trap throws': new Proxy({ ...base }, { get: boom }),
+    'a Proxy whose getOwnPropertyDescriptor trap throws': new Proxy({ ...base }, { getOwnPropertyDescriptor: boom }),
+    'a Proxy whose ownKeys trap throws': new Proxy({ ...base }, { ownKeys: boom }),
+  });
+  const good = () => ({ ...alice, tokenUrl: demo.tokenUrl });
+  // Made before the servers start: nothing may be sent with these (port 9: discard).
+  const nowhere = 'http://127.0.0.1:9/oauth/token';
+  const credentials = JSON.stringify({ client_id: alice.clientId, client_secret: alice.clientSecret, audience: DEFAULT_AUDIENCE });
+  const env = { DATACOSMOS_CLIENT_ID: alice.clientId, DATACOSMOS_CLIENT_SECRET: alice.clientSecret, DATACOSMOS_TOKEN_URL: nowhere };
+
+  test('2000 constructions with a Proxy whose ownKeys throws: each invalid_config; then a client still works', async () => {
+    for (let i = 0; i < 2000; i += 1) {
+      throwsOAuth(OAuthError, () => new TokenClient(new Proxy({}, { ownKeys() { throw 1; } })), { code: 'invalid_config' });
+    }
+    const from = demo.tokenRequests();
+    assert.equal(typeof await new TokenClient(good()).getToken(), 'string');
+    assert.equal(demo.tokenRequests() - from, 1);
+  });
+
+  test('use after free(): 100,000 getToken() calls reject with invalid_config, no RuntimeError', async () => {
+    const client = new TokenClient(good());
+    await client.getToken();
+    client.free();
+    const results = await Promise.allSettled(Array.from({ length: 100_000 }, () => client.getToken()));
+    const kinds = new Map();
+    for (const r of results) {
+      const key = r.status === 'fulfilled' ? 'fulfilled' : `${r.reason?.name}:${r.reason?.code}:${r.reason?.message}`;
+      kinds.set(key, (kinds.get(key) ?? 0) + 1);
+    }
+    assert.equal(kinds.size, 1, `one outcome for all: ${[...kinds.keys()].join(' | ')}`);
+    const [err] = [results[0].reason];
+    assert.ok(err instanceof OAuthError, String(err));
+    assert.equal(err.code, 'invalid_config');
+    assert.match(err.message, /free/);
+    assert.equal(typeof await new TokenClient(good()).getToken(), 'string', 'other clients still work');
+  });
+
+  for (const [how, options] of Object.entries(hostile({ ...alice, tokenUrl: nowhere }, 'clientSecret'))) {
+    test(`options with ${how}: the constructor throws invalid_config`, () => {
+      throwsOAuth(OAuthError, () => new TokenClient(options), { code: 'invalid_config' });
+    });
+
+    test(`options with ${how}: the one-shot getToken rejects invalid_config, never throws`, async () => {
+      let promise;
+      assert.doesNotThrow(() => { promise = getToken(options); });
+      await rejectsOAuth(OAuthError, promise, { code: 'invalid_config' });
+    });
+  }
+
+  for (const [how, extraParams] of Object.entries(hostile({ resource: 'https://r.example' }, 'resource'))) {
+    test(`extraParams with ${how}: invalid_config`, () => {
+      throwsOAuth(OAuthError, () => new TokenClient({ ...good(), extraParams }), { code: 'invalid_config' });
+    });
+  }
+
+  for (const [how, overrides] of Object.entries(hostile({ tokenUrl: nowhere }, 'tokenUrl'))) {
+    test(`fromCredentials overrides with ${how}: invalid_config`, () => {
+      throwsOAuth(OAuthError, () => TokenClient.fromCredentials(credentials, overrides), { code: 'invalid_config' });
+    });
+    test(`fromEnv overrides with ${how}: invalid_config`, () => {
+      throwsOAuth(OAuthError, () => TokenClient.fromEnv(env, overrides), { code: 'invalid_config' });
+    });
+  }
+
+  for (const [how, hostileEnv] of Object.entries(hostile(env, 'DATACOSMOS_CLIENT_SECRET'))) {
+    test(`fromEnv env object with ${how}: invalid_config`, () => {
+      throwsOAuth(OAuthError, () => TokenClient.fromEnv(hostileEnv), { code: 'invalid_config' });
+    });
+  }
+
+  test('a throwing tokenUrl getter: invalid_config, no request to any endpoint (9.3)', async () => {
+    let calls = 0;
+    const fetch = (...args) => { calls += 1; return globalThis.fetch(...args); };
+    const options = Object.defineProperty({ ...alice, fetch }, 'tokenUrl', { get: boom, enumerable: true });
+    throwsOAuth(OAuthError, () => new TokenClient(options), { code: 'invalid_config' });
+    await rejectsOAuth(OAuthError, getToken(options), { code: 'invalid_config' });
+    await sleep(50);
+    assert.equal(calls, 0);
+  });
+
+  test('a throwing store getter: invalid_config, the store is not silently dropped (9.3)', () => {
+    const options = Object.defineProperty(good(), 'store', { get: boom, enumerable: true });
+    throwsOAuth(OAuthError, () => new TokenClient(options), { code: 'invalid_config' });
+  });
+});
+
+// ---- issue 9.4: client.fetch replays only replayable bodies --------------------------
+
+describe('client.fetch after a 401: one-shot bodies are not replayed (9.4)', { timeout: 30_000 }, () => {
+  let resource; // records every request to the demo's protected search endpoint
+  before(async () => { resource = await startFaultProxy({ target: demo.searchUrl }); });
+  after(() => resource?.close());
+
+  /** A client whose cached token the resource rejects once (the demo's key rotated). */
+  async function rejectedClient() {
+    const client = new TokenClient({ ...alice, tokenUrl: demo.tokenUrl });
+    await client.getToken();
+    demo.rotateKey();
+    return client;
+  }
+
+  const bytes = new TextEncoder().encode('{"collections":["menut-l1b"],"limit":10}');
+  const oneShot = {
+    'an async iterable': () => (async function* body() { yield bytes; }()),
+    'a Node Readable': () => Readable.from([Buffer.from(bytes)]),
+    'a ReadableStream': () => new Blob([bytes]).stream(),
+  };
+  for (const [name, make] of Object.entries(oneShot)) {
+    test(`${name} body: the 401 is returned, nothing is resent with 0 bytes`, async () => {
+      const client = await rejectedClient();
+      const { value: res, requests } = await observe(
+        () => client.fetch(resource.tokenUrl, { method: 'POST', body: make(), duplex: 'half', headers: { 'content-type': 'application/json' } }),
+        resource,
+      );
+      assert.equal(res.status, 401);
+      assert.equal(requests, 1);
+      assert.equal(resource.requests.at(-1).body, new TextDecoder().decode(bytes), 'the one request carried the whole body');
+      await res.arrayBuffer();
+    });
+  }
+
+  const boundary = (text) => text.replace(/-{2,}[-\w]*?(\d{6,}|[A-Za-z0-9]{16,})[-\w]*/g, '<boundary>');
+  const replayable = {
+    'a string': () => new TextDecoder().decode(bytes),
+    'a Uint8Array': () => bytes.slice(),
+    'an ArrayBuffer': () => bytes.slice().buffer,
+    'a Blob': () => new Blob([bytes]),
+    'a URLSearchParams': () => new URLSearchParams({ collections: 'menut-l1b', limit: '10' }),
+    'a FormData': () => { const f = new FormData(); f.set('collections', 'menut-l1b'); f.set('limit', '10'); return f; },
+  };
+  for (const [name, make] of Object.entries(replayable)) {
+    test(`${name} body: replayed whole after the 401 (the server sees the same bytes twice)`, async () => {
+      const client = await rejectedClient();
+      const { value: res, requests } = await observe(() => client.fetch(resource.tokenUrl, { method: 'POST', body: make() }), resource);
+      assert.equal(res.status, 200);
+      assert.equal(requests, 2);
+      const [first, second] = resource.requests.slice(-2).map((r) => r.body);
+      assert.ok(first.length > 0);
+      if (name === 'a FormData') assert.equal(boundary(second), boundary(first));
+      else assert.equal(second, first);
+      assert.equal((await res.json()).context.requestBytes, Buffer.byteLength(second));
+    });
+  }
+});
+
+// ---- issue 9.5: a store that keeps no writes -------------------------------------------
+
+describe('a store that keeps nothing (9.5)', { timeout: 30_000 }, () => {
+  test('write accepted, read always null (Cache API on workers.dev): no wait for the lease', async () => {
+    const reads = [];
+    const writes = [];
+    const store = {
+      async get(key) { reads.push(key); return null; },
+      async put(key) { writes.push(key); },
+      async delete() {},
+    };
+    const events = [];
+    const from = demo.tokenRequests();
+    const client = new TokenClient({ ...alice, tokenUrl: demo.tokenUrl, store, onEvent: (e) => events.push(e) });
+    assert.equal(typeof await client.getToken(), 'string');
+    assert.equal(demo.tokenRequests() - from, 1);
+    const errors = events.filter((e) => e.type === 'store_error');
+    assert.deepEqual(errors, [{ type: 'store_error', operation: 'lease' }], JSON.stringify(events));
+    assert.ok(reads.length <= 3, `${reads.length} store reads`);
+    assert.ok(!events.some((e) => e.type === 'lease' && e.state === 'waited'), 'never waited for a lease holder');
+  });
+});
