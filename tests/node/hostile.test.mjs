@@ -438,3 +438,272 @@ describe('a store that keeps nothing (9.5)', { timeout: 30_000 }, () => {
     assert.ok(!events.some((e) => e.type === 'lease' && e.state === 'waited'), 'never waited for a lease holder');
   });
 });
+
+// ---- issue 8: boundary crossings between JS and wasm ---------------------------------
+
+describe('JS/wasm boundary crossings (8)', { timeout: 30_000 }, () => {
+  // In a child: the glue and core.js loaded directly (no other copy, so install() uses
+  // the counted glue), each glue export wrapped in a counter, and each export of the
+  // wasm instance too (wasm-bindgen's __wbindgen_malloc/realloc/free included), by
+  // handing the glue a counting WebAssembly.Instance while it instantiates.
+  const CHILD = `
+    import { readFileSync } from 'node:fs';
+    const pkg = new URL(process.env.PKG_URL);
+    const glue = await import(new URL('datacosmos_auth.js', pkg));
+    const { install } = await import(new URL('core.js', pkg));
+    const raw = {};
+    const glueCalls = {};
+    let bodyCrossings = 0;
+    let token = null;
+    const Real = WebAssembly.Instance;
+    WebAssembly.Instance = function CountedInstance(module, imports) {
+      const exports = {};
+      for (const [k, v] of Object.entries(new Real(module, imports).exports)) {
+        exports[k] = typeof v !== 'function' ? v : (...a) => { raw[k] = (raw[k] ?? 0) + 1; return v(...a); };
+      }
+      return { exports };
+    };
+    const counted = {};
+    for (const name of ['create', 'call', 'answer', 'outcome', 'free', 'envNames']) {
+      counted[name] = (...args) => {
+        glueCalls[name] = (glueCalls[name] ?? 0) + 1;
+        if (name === 'answer') token = /"access_token":"([^"]+)"/.exec(args[5] ?? '')?.[1] ?? token;
+        if (token) bodyCrossings += args.filter((a) => typeof a === 'string' && a.includes(token)).length;
+        return glue[name](...args);
+      };
+    }
+    const api = install(() => {
+      glue.initSync({ module: readFileSync(new URL('datacosmos_auth_bg.wasm', pkg)) });
+      WebAssembly.Instance = Real;
+      return counted;
+    });
+    const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+    const snap = () => ({ glue: { ...glueCalls }, raw: { ...raw }, body: bodyCrossings });
+    const diff = (a, b) => {
+      const d = (x, y) => Object.fromEntries(Object.keys(y).filter((k) => y[k] !== (x[k] ?? 0)).map((k) => [k, y[k] - (x[k] ?? 0)]));
+      const glueD = d(a.glue, b.glue);
+      const rawD = d(a.raw, b.raw);
+      return { glue: glueD, glueTotal: sum(glueD), raw: rawD, rawTotal: sum(rawD), body: b.body - a.body };
+    };
+    const measure = async (f) => { const a = snap(); await f(); await new Promise((r) => setTimeout(r, 50)); return diff(a, snap()); };
+
+    const map = new Map();
+    const store = { get: async (k) => map.get(k) ?? null, put: async (k, v) => { map.set(k, v); }, delete: async (k) => { map.delete(k); } };
+    const cfg = { clientId: process.env.ID, clientSecret: process.env.SECRET, tokenUrl: process.env.TOKEN_URL };
+    const out = {};
+    let client;
+    out.create = await measure(() => { client = new api.TokenClient(cfg); });
+    out.cold = await measure(() => client.getToken());
+    token = null;
+    out.cached = await measure(async () => { await client.getToken(); await client.getTokenInfo(); await client.authorizationHeader(); });
+    let stored;
+    await measure(() => { stored = new api.TokenClient({ ...cfg, store }); });
+    out.coldStore = await measure(() => stored.getToken());
+    token = null;
+    out.cachedStore = await measure(async () => { await stored.getToken(); await stored.getTokenInfo(); await stored.authorizationHeader(); });
+    console.log(JSON.stringify(out));
+  `;
+
+  let figures;
+  before(async () => {
+    figures = await runChild('crossings', CHILD, {
+      env: { PKG_URL: new URL('../../pkg/', import.meta.url).href, ID: alice.clientId, SECRET: alice.clientSecret, TOKEN_URL: demo.tokenUrl },
+    });
+    console.log(`# boundary crossings: ${JSON.stringify(figures)}`);
+  });
+
+  test('a cached hit (getToken, getTokenInfo, authorizationHeader) never enters wasm', () => {
+    for (const run of [figures.cached, figures.cachedStore]) {
+      assert.equal(run.glueTotal, 0, JSON.stringify(run));
+      assert.equal(run.rawTotal, 0, JSON.stringify(run));
+    }
+  });
+
+  test('a cold exchange crosses at most 10 times, with and without a store', () => {
+    assert.ok(figures.cold.glueTotal >= 2 && figures.cold.glueTotal <= 10, JSON.stringify(figures.cold));
+    assert.equal(figures.cold.glue.answer, 1);
+    assert.ok(figures.coldStore.glueTotal <= 10, JSON.stringify(figures.coldStore));
+  });
+
+  test('the response body crosses once', () => {
+    assert.equal(figures.cold.body, 1, JSON.stringify(figures.cold));
+    assert.equal(figures.coldStore.body, 1, JSON.stringify(figures.coldStore));
+  });
+});
+
+// ---- issue 9.1: prototype pollution is never read as an option or a field ------------
+
+describe('a polluted Object.prototype (9.1)', { timeout: 60_000 }, () => {
+  let steal; // a loopback "attacker" endpoint: counts every request it gets
+  let hits = 0;
+  before(async () => {
+    steal = http.createServer((req, res) => {
+      hits += 1;
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ access_token: 'stolen', token_type: 'Bearer', expires_in: 3600 }));
+    });
+    await new Promise((r) => steal.listen(0, '127.0.0.1', r));
+  });
+  after(() => new Promise((r) => { steal.closeAllConnections(); steal.close(r); }));
+
+  // The child: the package's default token URL routed to TOKEN_URL (as the README tests
+  // do), every request the package sends recorded; `polluted({ key: value }, fn)` runs fn
+  // with those members on Object.prototype and removes them before anything is printed.
+  // `httpFetch` is a fetch over node:http, for pollution that breaks Node's own fetch
+  // (undici fails every request while Object.prototype.error is set).
+  const PRELUDE = `
+    import http from 'node:http';
+    import { TokenClient, getToken } from 'datacosmos-auth';
+    const real = globalThis.fetch;
+    const sent = [];
+    const own = (o, k) => o != null && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
+    const record = (url, init) => {
+      const body = own(init, 'body');
+      sent.push({ url, body: typeof body === 'string' ? body : null, authorization: new Headers(own(init, 'headers')).get('authorization') });
+    };
+    const route = (url) => url.replace('https://login.open-cosmos.com/oauth/token', process.env.TOKEN_URL);
+    globalThis.fetch = (input, init) => {
+      record(String(input), init);
+      return real(route(String(input)), init);
+    };
+    const httpFetch = (input, init) => new Promise((resolve, reject) => {
+      record(String(input), init);
+      const req = http.request(route(String(input)), { method: own(init, 'method'), headers: own(init, 'headers') }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode, headers: { 'content-type': 'application/json' } })));
+      });
+      req.on('error', reject);
+      req.end(own(init, 'body'));
+    });
+    const STEAL = process.env.STEAL_URL;
+    const id = { clientId: process.env.ID, clientSecret: process.env.SECRET };
+    const cfg = { ...id, tokenUrl: process.env.TOKEN_URL };
+    const credentials = { client_id: id.clientId, client_secret: id.clientSecret, audience: 'https://beeapp.open-cosmos.com', grant_type: 'client_credentials' };
+    const env = { DATACOSMOS_CLIENT_ID: id.clientId, DATACOSMOS_CLIENT_SECRET: id.clientSecret };
+    const extra = {};
+    async function polluted(members, fn) {
+      Object.assign(Object.prototype, members);
+      try {
+        return { token: await fn() };
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      } finally {
+        for (const key of Object.keys(members)) delete Object.prototype[key];
+      }
+    }
+  `;
+  const inChild = (name, body, tokenUrl = demo.tokenUrl) => runChild(`pollution-${name}`, `${PRELUDE}
+    const outcome = await ${body};
+    console.log(JSON.stringify({ outcome, sent, extra }));
+  `, {
+    env: {
+      ID: alice.clientId, SECRET: alice.clientSecret, TOKEN_URL: tokenUrl, STEAL_URL: `http://127.0.0.1:${steal.address().port}/steal`,
+    },
+  });
+
+  /** The child got a real token from `demo`, sent only to `url`, and nothing reached the thief. */
+  function assertClean(r, url = demo.tokenUrl) {
+    assert.ok(typeof r.outcome.token === 'string' && r.outcome.token !== 'stolen', `a token from the demo: ${JSON.stringify(r.outcome)}`);
+    assert.ok(r.sent.length >= 1);
+    for (const s of r.sent) {
+      assert.equal(s.url, url);
+      assert.doesNotMatch(s.body ?? '', /stolen|steal/);
+    }
+    assert.equal(hits, 0, 'no request reached the polluted URL');
+  }
+
+  const DEFAULT_URL = 'https://login.open-cosmos.com/oauth/token';
+  const tokenUrlCases = {
+    'new TokenClient({ clientId, clientSecret })': 'new TokenClient(id).getToken()',
+    'the one-shot getToken({ clientId, clientSecret })': 'getToken(id)',
+    'fromCredentials(JSON text, {})': 'TokenClient.fromCredentials(JSON.stringify(credentials), {}).getToken()',
+    'fromCredentials(object)': 'TokenClient.fromCredentials(credentials).getToken()',
+    'fromEnv(env, {})': 'TokenClient.fromEnv(env, {}).getToken()',
+  };
+  for (const [how, call] of Object.entries(tokenUrlCases)) {
+    test(`polluted tokenUrl / token_url / DATACOSMOS_TOKEN_URL, ${how}: the secret goes to the default URL only`, async () => {
+      const r = await inChild(`token-url-${how.replace(/\W+/g, '-')}`,
+        `polluted({ tokenUrl: STEAL, token_url: STEAL, DATACOSMOS_TOKEN_URL: STEAL }, () => ${call})`);
+      assertClean(r, DEFAULT_URL);
+    });
+  }
+
+  test('polluted DATACOSMOS_TOKEN_URL with fromEnv() over process.env: the default URL only', async () => {
+    const r = await runChild('pollution-process-env', `${PRELUDE}
+      process.env.DATACOSMOS_CLIENT_ID = id.clientId;
+      process.env.DATACOSMOS_CLIENT_SECRET = id.clientSecret;
+      const outcome = await polluted({ DATACOSMOS_TOKEN_URL: STEAL }, () => TokenClient.fromEnv().getToken());
+      console.log(JSON.stringify({ outcome, sent }));
+    `, { env: { ID: alice.clientId, SECRET: alice.clientSecret, TOKEN_URL: demo.tokenUrl, STEAL_URL: `http://127.0.0.1:${steal.address().port}/steal` } });
+    assertClean(r, DEFAULT_URL);
+  });
+
+  test('polluted fetch: the global fetch is used, the polluted one never called', async () => {
+    const r = await inChild('fetch', `polluted({ fetch: (...a) => { extra.stolen = (extra.stolen ?? 0) + 1; return real(STEAL, { method: 'POST' }); } },
+      () => new TokenClient(cfg).getToken())`);
+    assertClean(r);
+    assert.equal(r.extra.stolen, undefined);
+  });
+
+  test('polluted extraParams: nothing added to the request body', async () => {
+    const r = await inChild('extra-params', `polluted({ extraParams: { stolen: 'yes', audience: STEAL } }, () => new TokenClient(cfg).getToken())`);
+    assertClean(r);
+    assert.ok(!r.sent[0].body.includes('yes'));
+  });
+
+  test('polluted store: the inherited store is never called', async () => {
+    const r = await inChild('store', `polluted({ store: { get: async () => { extra.store = 'get'; return null; }, put: async () => { extra.store = 'put'; } } },
+      () => new TokenClient(cfg).getToken())`);
+    assertClean(r);
+    assert.equal(r.extra.store, undefined);
+  });
+
+  test('polluted authMethod: the default client_secret_post stays (no Basic header)', async () => {
+    const r = await inChild('auth-method', `polluted({ authMethod: 'client_secret_basic' }, () => new TokenClient(cfg).getToken())`);
+    assertClean(r);
+    assert.equal(r.sent[0].authorization, null);
+    assert.match(r.sent[0].body, /client_secret/);
+  });
+
+  test('polluted access_token: an empty {} token response is invalid_response, not a token', async () => {
+    proxy.queue({ json: {} });
+    const r = await inChild('access-token', `polluted({ access_token: 'polluted-token' }, () => new TokenClient({ ...cfg, maxRetries: 0 }).getToken())`, proxy.tokenUrl);
+    assert.equal(r.outcome.code, 'invalid_response', JSON.stringify(r.outcome));
+  });
+
+  test('polluted error: a good token response stays a token (fetch over node:http: undici fails under it)', async () => {
+    const r = await inChild('error', `polluted({ error: 'invalid_client' }, () => new TokenClient({ ...cfg, fetch: httpFetch }).getToken())`);
+    assertClean(r);
+  });
+
+  test('polluted error, status, description: a failure keeps its own fields (no inherited ones)', async () => {
+    const r = await inChild('error-on-failure', `polluted({ error: 'invalid_client', status: 999, description: 'polluted' },
+      async () => { try { await new TokenClient({ ...cfg, clientSecret: 'wrong', fetch: httpFetch, maxRetries: 0 }).getToken(); }
+        catch (e) { extra.own = Object.keys(e).sort(); extra.status = e.status; extra.description = e.description; throw e; } })`);
+    assert.equal(r.outcome.code, 'access_denied', JSON.stringify(r.outcome));
+    assert.deepEqual(r.extra, { own: ['code', 'description', 'status'], status: 401, description: 'Unauthorized' });
+  });
+
+  test('polluted names of the engine\'s output (ok, err, tok, join, w): cold, joined and cached calls give the real token', async () => {
+    const r = await inChild('engine-output', `polluted({
+        ok: { accessToken: 'stolen', tokenType: 'Bearer', expiresAt: 1 }, err: { code: 'invalid_client' },
+        tok: { accessToken: 'stolen', tokenType: 'Bearer', expiresAt: 1 }, join: 7, w: 7,
+      }, async () => {
+        const client = new TokenClient({ ...cfg, fetch: httpFetch });
+        const [a, b] = await Promise.all([client.getToken(), client.getToken()]);
+        const c = await client.getToken();
+        if (a !== b || b !== c) throw new Error('different tokens');
+        return a;
+      })`);
+    assertClean(r);
+    assert.equal(r.sent.length, 1);
+  });
+
+  test('polluted toJSON: the options are not altered', async () => {
+    const r = await inChild('to-json', `polluted({ toJSON() { return { tokenUrl: STEAL, clientId: 'x', clientSecret: 'y' }; } },
+      () => new TokenClient(cfg).getToken())`);
+    assertClean(r);
+  });
+});
