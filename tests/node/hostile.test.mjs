@@ -707,3 +707,90 @@ describe('a polluted Object.prototype (9.1)', { timeout: 60_000 }, () => {
     assertClean(r);
   });
 });
+
+// ---- issue 9.6: non-JSON answers leak nothing -----------------------------------------
+
+describe('20,000 non-JSON answers (9.6)', { timeout: 180_000 }, () => {
+  // In a child with --expose-gc: the package's own wasm instance (the glue module the
+  // package loaded; initSync() hands back its exports: memory, __wbindgen_externrefs),
+  // a loopback server answering HTML, 16 clients in parallel until 20,000 answers.
+  const CHILD = `
+    import http from 'node:http';
+    import { TokenClient } from 'datacosmos-auth';
+    const glue = await import(new URL('datacosmos_auth.js', process.env.PKG_URL));
+    const wasm = glue.initSync();
+    const html = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>' + 'x'.repeat(512) + '</body></html>';
+    let answers = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      answers += 1;
+      res.writeHead(req.url === '/502' ? 502 : 200, { 'content-type': 'text/html' });
+      res.end(html);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const base = 'http://127.0.0.1:' + server.address().port;
+    const codes = new Map();
+    async function hammer(path, total) {
+      const until = answers + total;
+      await Promise.all(Array.from({ length: 16 }, async (_, i) => {
+        const client = new TokenClient({ clientId: 'leak-' + path + i, clientSecret: 'leak-secret', tokenUrl: base + path, maxRetries: 0 });
+        while (answers < until) {
+          try { await client.getToken(); } catch (e) { codes.set(path + ' ' + e.code + ' ' + e.status, (codes.get(path + ' ' + e.code + ' ' + e.status) ?? 0) + 1); }
+        }
+        client.free();
+      }));
+    }
+    // The JS heap after GC, as the least of a few readings (timers of the HTTP client
+    // and finalizers come and go between them).
+    async function heapUsed() {
+      let least = Infinity;
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        gc();
+        least = Math.min(least, process.memoryUsage().heapUsed);
+      }
+      return least;
+    }
+    const figures = async () => ({
+      wasmMemory: wasm.memory.buffer.byteLength,
+      externrefs: wasm.__wbindgen_externrefs?.length ?? null,
+      heapUsed: await heapUsed(),
+      answers,
+    });
+    const out = {};
+    // Each reading follows the same burst of 1,000 answers, so that connection pools
+    // and timers are in the same state at both (the first burst also warms up).
+    const reading = async (path) => { await hammer(path, 1000); return figures(); };
+    for (const path of ['/502', '/200']) {
+      const before = await reading(path);
+      await hammer(path, 20000);
+      out[path] = { before, after: await reading(path) };
+    }
+    out.codes = Object.fromEntries(codes);
+    server.closeAllConnections();
+    server.close();
+    console.log(JSON.stringify(out));
+  `;
+
+  let figures;
+  before(async () => {
+    figures = await runChild('non-json-answers', CHILD, {
+      flags: ['--expose-gc'], env: { PKG_URL: new URL('../../pkg/', import.meta.url).href }, timeoutMs: 170_000,
+    });
+    console.log(`# non-JSON answers: ${JSON.stringify(figures)}`);
+  });
+
+  for (const [path, name, code] of [['/502', 'HTML 502 (maxRetries 0)', 'http_error 502'], ['/200', 'HTML 200', 'invalid_response 200']]) {
+    test(`${name}: all answered as ${code}; wasm memory, externref table and JS heap flat`, () => {
+      const { before: b, after: a } = figures[path];
+      assert.ok(a.answers - b.answers >= 20_000, `${a.answers - b.answers} answers`);
+      assert.ok(figures.codes[`${path} ${code}`] >= 21_000, JSON.stringify(figures.codes));
+      assert.equal(Object.keys(figures.codes).filter((k) => k.startsWith(path)).length, 1, JSON.stringify(figures.codes));
+      assert.equal(a.wasmMemory, b.wasmMemory, 'wasm linear memory');
+      assert.equal(a.externrefs, b.externrefs, 'externref table');
+      // Readings differ by a few hundred KB from run to run (no trend over 100,000
+      // answers); one leaked object per answer would be 2 MB or more.
+      assert.ok(a.heapUsed - b.heapUsed < 2 << 20, `JS heap grew ${a.heapUsed - b.heapUsed} bytes (< 100 per answer)`);
+    });
+  }
+});
