@@ -12,6 +12,10 @@
 const BRAND = Symbol.for("datacosmos-auth.OAuthError");
 const REGISTRY = Symbol.for("datacosmos-auth/1");
 const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+// A member of an object the driver did not make itself (the engine's parsed JSON output,
+// a caller's options bag): own members only, so that a member the object lacks is never
+// taken from a polluted Object.prototype (`Object.prototype.error = …`).
+const field = (o, k) => (o !== null && typeof o === "object" && hasOwn(o, k) ? o[k] : undefined);
 
 /** The error every failure of datacosmos-auth rejects or throws with. */
 export class OAuthError extends Error {
@@ -38,9 +42,10 @@ Object.defineProperty(OAuthError.prototype, BRAND, { value: true });
 const invalid = (message) => new OAuthError("invalid_config", `invalid config: ${message}`);
 
 function toError(e) {
-  const err = new OAuthError(e.code, e.message, e.status, e.description, e.uri);
-  if (e.retryAfterSeconds !== undefined) err.retryAfterSeconds = e.retryAfterSeconds;
-  if (e.quota) err.quota = e.quota;
+  const f = (k) => field(e, k);
+  const err = new OAuthError(f("code"), f("message"), f("status"), f("description"), f("uri"));
+  if (f("retryAfterSeconds") !== undefined) err.retryAfterSeconds = f("retryAfterSeconds");
+  if (f("quota")) err.quota = f("quota");
   return err;
 }
 
@@ -64,7 +69,8 @@ function own(obj, what) {
     try {
       const d = Reflect.getOwnPropertyDescriptor(obj, k);
       if (!d || !d.enumerable) continue;
-      v = hasOwn(d, "value") ? d.value : d.get ? d.get.call(obj) : undefined;
+      // Read as `obj[k]` reads it: a getter, or a Proxy's get trap, runs (and may throw).
+      v = obj[k];
     } catch {
       throw invalid(`${what}.${k} could not be read`);
     }
@@ -322,7 +328,7 @@ function define(w, runtimeKeepAlive) {
         made = { out: JSON.parse(w.create(0, doc, "", seed())), js, secret: secretOf(config) };
       }
       const { out, js, secret } = made;
-      if (out.error) throw toError(out.error);
+      if (field(out, "error")) throw toError(out.error);
       this.#id = out.id;
       this.#req = { url: out.request.url, headers: Object.fromEntries(out.request.headers), body: out.request.body };
       this.#timeoutMs = out.timeoutMs;
@@ -402,7 +408,7 @@ function define(w, runtimeKeepAlive) {
       const body = init && hasOwn(init, "body") ? init.body : isRequest && input.body !== null ? input.body : undefined;
       const replay = replayable(body) && !(isRequest && input.bodyUsed);
       const send = (info, last) => {
-        const headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+        const headers = new Headers(field(init, "headers") ?? (isRequest ? input.headers : undefined));
         headers.set("authorization", `${info.tokenType} ${info.accessToken}`);
         const target = isRequest && !last ? input.clone() : input;
         return fetchFn(target, { ...init, headers });
@@ -452,7 +458,7 @@ function define(w, runtimeKeepAlive) {
 
     // A call: the memo's token, the flight to join, or the engine's verdict.
     #info(options) {
-      const signal = options?.signal;
+      const signal = field(options, "signal");
       if (signal?.aborted) return Promise.reject(aborted());
       const now = Date.now();
       if (now < this.#until) return this.#infoP;
@@ -494,15 +500,15 @@ function define(w, runtimeKeepAlive) {
     // registered before the step's settles run), the actions and the timer.
     #run(json, call) {
       const r = JSON.parse(json);
-      if (r.error) return call ? Promise.reject(toError(r.error)) : undefined;
-      const m = r.m;
-      this.#memo(m && m.tok ? m : null);
-      this.#join = m && m.join !== undefined ? m.join : -1;
+      if (field(r, "error")) return call ? Promise.reject(toError(r.error)) : undefined;
+      const m = field(r, "m");
+      this.#memo(field(m, "tok") ? m : null);
+      this.#join = field(m, "join") ?? -1;
       let result;
       if (call) {
-        const v = r.v;
-        result = v.ok ? Promise.resolve(Object.freeze(v.ok))
-          : v.err ? Promise.reject(toError(v.err))
+        const v = field(r, "v");
+        result = field(v, "ok") ? Promise.resolve(Object.freeze(v.ok))
+          : field(v, "err") ? Promise.reject(toError(v.err))
           : this.#wait(v.w, call.signal);
       }
       for (const a of r.a) this.#act(a);
@@ -670,7 +676,7 @@ function define(w, runtimeKeepAlive) {
     if (!secret && kind === 1) {
       try {
         const c = JSON.parse(base);
-        secret = typeof c?.client_secret === "string" ? c.client_secret : "";
+        secret = typeof field(c, "client_secret") === "string" ? c.client_secret : "";
       } catch {
         // create() reported it.
       }

@@ -1198,10 +1198,13 @@ impl Engine {
                 }
                 match self.valid_token(now_ms).cloned() {
                     Some(t) => {
-                        self.event(Event::StaleServed {
-                            reason: err.code().to_owned(),
-                            expires_at_ms: t.expires_at_ms,
-                        });
+                        // Once per renewal: not when serve_stale already gave it out.
+                        if f.stale_at.is_some() {
+                            self.event(Event::StaleServed {
+                                reason: err.code().to_owned(),
+                                expires_at_ms: t.expires_at_ms,
+                            });
+                        }
                         Ok(t)
                     }
                     None => Err(err),
