@@ -36,42 +36,52 @@ pub const MAX_TIMEOUT_MS: u32 = 600_000;
 /// [`redact`](ClientSecret::redact) text that might echo it, through one
 /// [`Redactor`] compiled when the client id is known.
 #[derive(Clone)]
-pub struct ClientSecret(String, Redactor);
+pub struct ClientSecret {
+    secret: String,
+    /// For the forms that include it (compiled with the secret when text is redacted:
+    /// only on errors, so constructing a client compiles nothing).
+    client_id: String,
+}
 
 impl ClientSecret {
     /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Self {
-        let secret = secret.into();
-        let redactor = Redactor::new("", &secret);
-        ClientSecret(secret, redactor)
+        ClientSecret {
+            secret: secret.into(),
+            client_id: String::new(),
+        }
     }
 
     /// The secret itself, for the request only.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.secret
     }
 
     /// Also redact the forms that include `client_id` (the HTTP Basic credential and
     /// base64 of `id:secret`), which some servers echo back.
     fn bind_client_id(&mut self, client_id: &str) {
-        self.1 = Redactor::new(client_id, &self.0);
+        self.client_id = client_id.to_owned();
+    }
+
+    fn redactor(&self) -> Redactor {
+        Redactor::new(&self.client_id, &self.secret)
     }
 
     /// Whether `other` is the same secret (the one-shot `getToken` cache reuses a
     /// client only for the same secret).
     pub fn same_as(&self, other: &ClientSecret) -> bool {
-        self.0 == other.0
+        self.secret == other.secret
     }
 
     /// `text` with every form of the secret replaced by `[redacted]`
     /// (see [`Redactor::text`]).
     pub fn redact(&self, text: &str) -> String {
-        self.1.text(text)
+        self.redactor().text(text)
     }
 
     /// A server's `error` code, safe to keep (see [`Redactor::code`]).
     pub fn redact_code<'a>(&self, code: &'a str) -> &'a str {
-        self.1.code(code)
+        self.redactor().code(code)
     }
 }
 
