@@ -20,13 +20,15 @@ const ALGS = {
   ES256: { kty: "EC", importParams: { name: "ECDSA", namedCurve: "P-256" }, signParams: { name: "ECDSA", hash: "SHA-256" } },
 };
 
-// The AlgorithmIdentifier a PKCS#8 PrivateKeyInfo (RFC 5208 §5) gives each key kind.
-// RSA: SEQUENCE { OID 1.2.840.113549.1.1.1 (rsaEncryption), NULL } (RFC 8017 §A.1).
-const RSA_ALGORITHM_ID = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
-// EC: SEQUENCE { OID 1.2.840.10045.2.1 (id-ecPublicKey), OID 1.2.840.10045.3.1.7 (P-256) } (RFC 5480 §2.1.1).
-const P256_ALGORITHM_ID = [
-  0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
-];
+// Object identifiers (their DER content octets, in hex) and the AlgorithmIdentifier a
+// PKCS#8 PrivateKeyInfo (RFC 5208 §5) gives each kind of key.
+const RSA_OID = "2a864886f70d010101"; // 1.2.840.113549.1.1.1 rsaEncryption (RFC 8017 §A.1)
+const EC_OID = "2a8648ce3d0201"; // 1.2.840.10045.2.1 id-ecPublicKey (RFC 5480 §2.1.1)
+const P256_OID = "2a8648ce3d030107"; // 1.2.840.10045.3.1.7 secp256r1 (RFC 5480 §2.1.1.1)
+const fromHex = (h) => Uint8Array.from(h.match(/../g), (b) => parseInt(b, 16));
+// SEQUENCE { OID rsaEncryption, NULL } and SEQUENCE { OID id-ecPublicKey, OID secp256r1 }.
+const RSA_ALGORITHM_ID = fromHex(`300d0609${RSA_OID}0500`);
+const P256_ALGORITHM_ID = fromHex(`30130607${EC_OID}0608${P256_OID}`);
 
 // PEM label -> the AlgorithmIdentifier to wrap the body in (null: already PKCS#8).
 const PEM_LABELS = { "PRIVATE KEY": null, "RSA PRIVATE KEY": RSA_ALGORITHM_ID, "EC PRIVATE KEY": P256_ALGORITHM_ID };
@@ -52,6 +54,10 @@ function checkAlg(alg) {
   return ALGS[alg];
 }
 
+const wrongType = (type, alg) => configError(`privateKey is an ${type} key, which cannot sign ${alg}`);
+const TOO_SHORT = "privateKey is an RSA key shorter than 2048 bits (RFC 7518 §3.3)";
+const NOT_P256 = "privateKey is an EC key on a curve other than P-256, which ES256 needs";
+
 /** A DER TLV: `tag`, the length in DER's definite form (X.690 §8.1.3), then `content`. */
 function der(tag, content) {
   const n = content.length;
@@ -72,6 +78,48 @@ function pkcs8(algorithmId, key) {
   body.set(algorithmId, 3);
   body.set(octets, 3 + algorithmId.length);
   return der(0x30, body);
+}
+
+/**
+ * Checks the outline of a PKCS#8 key before WebCrypto sees it, so that a damaged key, a
+ * key of the other type, an RSA key under 2048 bits or an EC key off P-256 is found
+ * synchronously: the PrivateKeyInfo, its algorithm, and the RSA modulus or EC scalar size.
+ */
+function checkPkcs8(bytes, kty, alg) {
+  const damaged = () => configError("privateKey is not a well-formed private key (damaged or truncated)");
+  /** The content [start, end) of the TLV at `at`, which must have `tag`. */
+  const read = (at, tag) => {
+    if (bytes[at] !== tag) throw damaged();
+    let length = bytes[at + 1];
+    let start = at + 2;
+    if (length > 0x80 && length < 0x84) {
+      const octets = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < octets; i += 1) length = length * 256 + bytes[start++];
+    } else if (length >= 0x80) {
+      throw damaged();
+    }
+    const end = start + length;
+    if (!(end <= bytes.length)) throw damaged(); // also NaN: the bytes ran out
+    return { start, end, hex: () => Array.from(bytes.subarray(start, end), (b) => b.toString(16).padStart(2, "0")).join("") };
+  };
+  const info = read(0, 0x30);
+  if (info.end !== bytes.length) throw damaged();
+  const algorithmId = read(read(info.start, 0x02).end, 0x30);
+  const oid = read(algorithmId.start, 0x06);
+  const key = read(algorithmId.end, 0x04);
+  const type = oid.hex();
+  if (type === RSA_OID) {
+    if (kty !== "RSA") throw wrongType("RSA", alg);
+    const modulus = read(read(read(key.start, 0x30).start, 0x02).end, 0x02);
+    if (modulus.end - modulus.start - (bytes[modulus.start] === 0 ? 1 : 0) < 256) throw configError(TOO_SHORT);
+  } else if (type === EC_OID) {
+    if (kty !== "EC") throw wrongType("EC", alg);
+    const scalar = read(read(read(key.start, 0x30).start, 0x02).end, 0x04);
+    if (read(oid.end, 0x06).hex() !== P256_OID || scalar.end - scalar.start > 32) throw configError(NOT_P256);
+  } else {
+    throw configError("privateKey is neither an RSA (rsaEncryption) nor an EC key");
+  }
 }
 
 /** The PKCS#8 DER bytes of a PEM private key (RFC 7468 §10, §11; RFC 8017 §A.1.2; RFC 5915 §4). */
@@ -101,7 +149,7 @@ function pemToPkcs8(pem) {
 /** An own property's value (a getter runs; an inherited property is absent). */
 const own = (obj, name) => (Object.hasOwn(obj, name) ? obj[name] : undefined);
 
-/** The key-material members of a JWK, read as own properties only. */
+/** The key-material members of a JWK, read as own properties only, and checked for `alg`. */
 function ownJwk(jwk, kty, alg) {
   const out = {};
   for (const name of JWK_MEMBERS) {
@@ -114,7 +162,43 @@ function ownJwk(jwk, kty, alg) {
   if (out.kty !== kty) throw configError(`privateKey JWK must have kty "${kty}" for ${alg}`);
   const jwkAlg = own(jwk, "alg");
   if (jwkAlg !== undefined && jwkAlg !== alg) throw configError(`privateKey JWK's "alg" member differs from ${alg}`);
+  if (kty === "EC" && out.crv !== "P-256") throw configError(NOT_P256);
+  // n is the modulus in base64url without leading zero octets (RFC 7518 §6.3.1.1).
+  if (kty === "RSA" && Math.floor(((out.n ?? "").length * 3) / 4) < 256) throw configError(TOO_SHORT);
   return out;
+}
+
+/** What WebCrypto's importKey is given for `privateKey`, checked (synchronously) for `alg`. */
+function keyData(privateKey, alg) {
+  const { kty } = checkAlg(alg);
+  if (typeof privateKey === "string") {
+    const bytes = pemToPkcs8(privateKey);
+    checkPkcs8(bytes, kty, alg);
+    return ["pkcs8", bytes];
+  }
+  if (typeof privateKey !== "object" || privateKey === null) {
+    throw configError("privateKey must be a PEM string or a JWK object");
+  }
+  try {
+    return ["jwk", ownJwk(privateKey, kty, alg)];
+  } catch (err) {
+    // A throwing getter or Proxy trap: its message is not ours to repeat.
+    throw err instanceof ConfigError ? err : configError("privateKey JWK could not be read");
+  }
+}
+
+/**
+ * Checks synchronously what importSigningKey checks before it calls WebCrypto: the PEM
+ * or JWK shape, the key type against `alg`, the RSA size and the EC curve. A constructor
+ * can call it to throw at once; importSigningKey can still reject a key whose inner
+ * numbers are damaged.
+ *
+ * @param {string | object} privateKey as for importSigningKey
+ * @param {"RS256" | "PS256" | "ES256"} [alg]
+ * @throws {Error} `code: "invalid_config"`; the message never contains key material.
+ */
+export function checkSigningKey(privateKey, alg = "RS256") {
+  keyData(privateKey, alg);
 }
 
 /**
@@ -126,39 +210,18 @@ function ownJwk(jwk, kty, alg) {
  * @param {"RS256" | "PS256" | "ES256"} [alg] JWS algorithm (RFC 7518 §3.1). RSA keys must be
  *   at least 2048 bits (RFC 7518 §3.3, §3.5); ES256 needs a P-256 key.
  * @returns {Promise<CryptoKey>}
- * @throws {Error} `code: "invalid_config"` when the key cannot be imported for `alg`; the
- *   message never contains key material.
+ * @throws {Error} (rejects) `code: "invalid_config"` when the key cannot be imported for
+ *   `alg`; the message never contains key material.
  */
 export async function importSigningKey(privateKey, alg = "RS256") {
-  const { kty, importParams } = checkAlg(alg);
-  let key;
-  if (typeof privateKey === "string") {
-    key = await importOrThrow("pkcs8", pemToPkcs8(privateKey), importParams, alg);
-  } else if (typeof privateKey === "object" && privateKey !== null) {
-    let jwk;
-    try {
-      jwk = ownJwk(privateKey, kty, alg);
-    } catch (err) {
-      // A throwing getter or Proxy trap: its message is not ours to repeat.
-      throw err instanceof ConfigError ? err : configError("privateKey JWK could not be read");
-    }
-    key = await importOrThrow("jwk", jwk, importParams, alg);
-  } else {
-    throw configError("privateKey must be a PEM string or a JWK object");
-  }
-  if (kty === "RSA" && !(key.algorithm.modulusLength >= 2048)) {
-    throw configError("privateKey is an RSA key shorter than 2048 bits (RFC 7518 §3.3)");
-  }
-  return key;
-}
-
-async function importOrThrow(format, data, importParams, alg) {
+  const [format, data] = keyData(privateKey, alg);
+  const { importParams } = ALGS[alg];
   try {
     return await globalThis.crypto.subtle.importKey(format, data, importParams, false, ["sign"]);
   } catch {
     // The runtime's message is not repeated: it is not guaranteed to be free of key data.
     const kind = importParams.name === "ECDSA" ? "a P-256 EC" : "an RSA";
-    throw configError(`privateKey could not be imported as ${kind} private key for ${alg} (a key of another type, or damaged)`);
+    throw configError(`privateKey could not be imported as ${kind} private key for ${alg} (damaged)`);
   }
 }
 
@@ -204,11 +267,12 @@ function algOf(key) {
  */
 export async function clientAssertion(key, { clientId, audience, keyId, alg, lifetimeSeconds = 60, now = Date.now() } = {}) {
   const keyAlg = algOf(key);
+  if (keyAlg === undefined || key.type !== "private" || !key.usages?.includes("sign")) {
+    throw configError("the signing key must be a CryptoKey from importSigningKey");
+  }
   alg ??= keyAlg;
   const { signParams } = checkAlg(alg);
-  if (alg !== keyAlg || key.type !== "private" || !key.usages?.includes("sign")) {
-    throw configError(`the signing key is not a private key for ${alg}: import it with importSigningKey`);
-  }
+  if (alg !== keyAlg) throw configError(`the signing key was imported for ${keyAlg}, not for ${alg}`);
   if (!isNonEmptyString(clientId)) throw configError("clientId must be a non-empty string");
   if (!isNonEmptyString(audience)) throw configError("the assertion audience must be a non-empty string");
   if (keyId !== undefined && !isNonEmptyString(keyId)) throw configError("keyId must be a non-empty string");
@@ -229,6 +293,11 @@ export async function clientAssertion(key, { clientId, audience, keyId, alg, lif
   };
   const signingInput = `${encodeJson(header)}.${encodeJson(claims)}`;
   // ECDSA signatures come from WebCrypto as r || s, which is the JWS form (RFC 7518 §3.4).
-  const signature = await globalThis.crypto.subtle.sign(signParams, key, new TextEncoder().encode(signingInput));
+  let signature;
+  try {
+    signature = await globalThis.crypto.subtle.sign(signParams, key, new TextEncoder().encode(signingInput));
+  } catch {
+    throw configError(`the signing key could not sign ${alg}`);
+  }
   return `${signingInput}.${base64url(new Uint8Array(signature))}`;
 }

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   CLIENT_ASSERTION_TYPE,
   assertionAudience,
+  checkSigningKey,
   clientAssertion,
   importSigningKey,
 } from '../../pkg/assertion.js';
@@ -27,6 +28,7 @@ const FORMS = {
   'EC JWK': { key: ec.privateKey.export({ format: 'jwk' }), algs: ['ES256'], publicKey: ec.publicKey },
 };
 
+const toPem = (label, der) => `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`;
 const decodePart = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 /** Splits a compact JWS, checking its base64url (no padding) form. */
@@ -54,9 +56,18 @@ function secretFragments(key) {
   return ['d', 'p', 'q', 'dp', 'dq', 'qi'].filter((m) => key[m]).map((m) => key[m]);
 }
 
-/** importSigningKey(key, alg) rejects with invalid_config and no key material anywhere. */
-async function rejectsWithoutKey(key, alg, messagePattern, secrets = secretFragments(key)) {
+/**
+ * importSigningKey(key, alg) rejects with invalid_config and no key material anywhere;
+ * checkSigningKey(key, alg) throws the same message synchronously, unless `sync` is false
+ * (then it accepts the key's outline).
+ */
+async function rejectsWithoutKey(key, alg, messagePattern, secrets = secretFragments(key), { sync = true } = {}) {
   const err = await importSigningKey(key, alg).then(() => assert.fail('importSigningKey resolved'), (e) => e);
+  if (sync) {
+    assert.throws(() => checkSigningKey(key, alg), { code: 'invalid_config', message: err.message });
+  } else {
+    assert.equal(checkSigningKey(key, alg), undefined);
+  }
   assert.ok(err instanceof Error, 'an Error');
   assert.equal(err.code, 'invalid_config');
   assert.match(err.message, messagePattern);
@@ -120,9 +131,12 @@ describe('importSigningKey + clientAssertion, verified by node:crypto', () => {
     for (const options of bad) {
       await assert.rejects(clientAssertion(key, { ...BASE, ...options }), { code: 'invalid_config' }, JSON.stringify(options));
     }
-    for (const notAKey of [undefined, {}, 'key']) {
-      await assert.rejects(clientAssertion(notAKey, BASE), { code: 'invalid_config' });
+    for (const notAKey of [undefined, {}, 'key', (await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign']))]) {
+      await assert.rejects(clientAssertion(notAKey, BASE), { code: 'invalid_config', message: /must be a CryptoKey from importSigningKey/ });
     }
+    const publicKey = await crypto.subtle.importKey('jwk', rsa.publicKey.export({ format: 'jwk' }), { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['verify']);
+    await assert.rejects(clientAssertion(publicKey, BASE), { code: 'invalid_config', message: /must be a CryptoKey/ });
+    await assert.rejects(clientAssertion(key, { ...BASE, alg: 'RS256' }), { code: 'invalid_config', message: /imported for PS256, not for RS256/ });
     assert.equal(parseJws(await clientAssertion(key, { ...BASE, alg: 'PS256', lifetimeSeconds: 1 })).header.alg, 'PS256');
   });
 
@@ -171,7 +185,17 @@ describe('bad keys are invalid_config and never show key material', () => {
 
   test('truncated PEM: no END line; body lines missing', async () => {
     await rejectsWithoutKey(rsaPkcs8.slice(0, 400), 'RS256', /must be a PEM/);
-    await rejectsWithoutKey([...lines.slice(0, 8), ...lines.slice(-2)].join('\n'), 'RS256', /could not be imported as an RSA/);
+    const trailing = Buffer.concat([rsa.privateKey.export({ type: 'pkcs8', format: 'der' }), Buffer.from([2, 1, 0])]);
+    await rejectsWithoutKey(toPem('PRIVATE KEY', trailing), 'RS256', /not a well-formed private key/);
+    await rejectsWithoutKey([...lines.slice(0, 8), ...lines.slice(-2)].join('\n'), 'RS256', /not a well-formed private key/);
+  });
+
+  test('a well-formed outline with damaged inner numbers: checkSigningKey passes, importSigningKey rejects', async () => {
+    const der = rsa.privateKey.export({ type: 'pkcs1', format: 'der' });
+    const exponent = der.indexOf(Buffer.from([0x02, 0x03, 0x01, 0x00, 0x01]), 256);
+    assert.ok(exponent > 0, 'found publicExponent 65537 after the modulus');
+    der[exponent] = 0x04; // INTEGER -> OCTET STRING
+    await rejectsWithoutKey(toPem('RSA PRIVATE KEY', der), 'RS256', /could not be imported as an RSA private key for RS256/, undefined, { sync: false });
   });
 
   test('wrong header: CERTIFICATE, PUBLIC KEY, mismatched END', async () => {
@@ -183,8 +207,8 @@ describe('bad keys are invalid_config and never show key material', () => {
   });
 
   test('the PKCS#1 label on a PKCS#8 body, and the reverse', async () => {
-    await rejectsWithoutKey(rsaPkcs8.replace(/PRIVATE KEY/g, 'RSA PRIVATE KEY'), 'RS256', /could not be imported/);
-    await rejectsWithoutKey(FORMS['RSA PKCS#1 PEM'].key.replace(/RSA PRIVATE KEY/g, 'PRIVATE KEY'), 'RS256', /could not be imported/);
+    await rejectsWithoutKey(rsaPkcs8.replace(/PRIVATE KEY/g, 'RSA PRIVATE KEY'), 'RS256', /not a well-formed private key/);
+    await rejectsWithoutKey(FORMS['RSA PKCS#1 PEM'].key.replace(/RSA PRIVATE KEY/g, 'PRIVATE KEY'), 'RS256', /not a well-formed private key/);
   });
 
   test('JWK without d (a public JWK with its other private members left in)', async () => {
@@ -200,7 +224,7 @@ describe('bad keys are invalid_config and never show key material', () => {
     for (const [form, { key, algs }] of Object.entries(FORMS)) {
       const wrong = algs.includes('ES256') ? ['RS256', 'PS256'] : ['ES256'];
       for (const alg of wrong) {
-        const pattern = typeof key === 'string' ? /could not be imported/ : /must have kty/;
+        const pattern = typeof key === 'string' ? /is an (EC|RSA) key, which cannot sign/ : /must have kty/;
         const err = await rejectsWithoutKey(key, alg, pattern);
         assert.ok(err.message.includes(alg), `${form} with ${alg}: the message names the alg`);
       }
@@ -221,11 +245,15 @@ describe('bad keys are invalid_config and never show key material', () => {
 
   test('RSA shorter than 2048 bits; P-384 for ES256; encrypted PEMs', async () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
-    await rejectsWithoutKey(pem(small.privateKey, 'pkcs8'), 'RS256', /shorter than 2048 bits/);
+    for (const key of [pem(small.privateKey, 'pkcs8'), pem(small.privateKey, 'pkcs1'), small.privateKey.export({ format: 'jwk' })]) {
+      await rejectsWithoutKey(key, 'PS256', /shorter than 2048 bits/);
+    }
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    await rejectsWithoutKey(pem(p384.privateKey, 'pkcs8'), 'ES256', /P-256/);
-    await rejectsWithoutKey(pem(p384.privateKey, 'sec1'), 'ES256', /P-256/);
-    await rejectsWithoutKey(p384.privateKey.export({ format: 'jwk' }), 'ES256', /could not be imported as a P-256/);
+    for (const key of [pem(p384.privateKey, 'pkcs8'), pem(p384.privateKey, 'sec1'), p384.privateKey.export({ format: 'jwk' })]) {
+      await rejectsWithoutKey(key, 'ES256', /curve other than P-256/);
+    }
+    const ed25519 = generateKeyPairSync('ed25519');
+    await rejectsWithoutKey(pem(ed25519.privateKey, 'pkcs8'), 'ES256', /neither an RSA \(rsaEncryption\) nor an EC key/);
     const cipher = { cipher: 'aes-256-cbc', passphrase: 'pass-phrase' };
     await rejectsWithoutKey(pem(rsa.privateKey, 'pkcs8', cipher), 'RS256', /encrypted PEM/);
     await rejectsWithoutKey(pem(rsa.privateKey, 'pkcs1', cipher), 'RS256', /encrypted PEM/);
@@ -237,6 +265,7 @@ describe('bad keys are invalid_config and never show key material', () => {
     }
     for (const value of [undefined, null, 42, true]) {
       await assert.rejects(importSigningKey(value), { code: 'invalid_config', message: /PEM string or a JWK/ });
+      assert.throws(() => checkSigningKey(value), { code: 'invalid_config', message: /PEM string or a JWK/ });
     }
   });
 });
