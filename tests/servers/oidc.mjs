@@ -18,7 +18,8 @@
 // - Quiet: own JWKS, own tiny in-memory adapter and explicit TTL, so none of the
 //   "development-only" notices fire; the import-time "Unsupported runtime" warning
 //   (printed on Node < 22) is muted while importing.
-// - http on loopback: the issuer is http://127.0.0.1:PORT; oidc-provider only
+// - http on loopback: the issuer is http://127.0.0.1:PORT (or .../ with
+//   issuerTrailingSlash, the form of Auth0 issuers); oidc-provider only
 //   needs the issuer to be a web URI, and `proxy` stays off.
 import http from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
@@ -65,17 +66,21 @@ const CLIENTS = {
 
 /**
  * Starts oidc-provider on an ephemeral 127.0.0.1 port.
- * @param {{ accessTokenTTL?: number, scopes?: string[] }} [opts] scopes: those every client may ask for
+ * @param {{ accessTokenTTL?: number, scopes?: string[], extraClients?: object[], issuerTrailingSlash?: boolean }} [opts]
+ *   scopes: those every client may ask for; extraClients: more client metadata (client_credentials
+ *   grant and the scopes added); issuerTrailingSlash: the issuer is `http://127.0.0.1:PORT/`, as
+ *   Auth0's issuers are (`https://tenant/`), instead of `http://127.0.0.1:PORT`.
  */
 export async function startOidc(opts = {}) {
-  const { accessTokenTTL = 600, scopes = ['read', 'write'] } = opts;
+  const { accessTokenTTL = 600, scopes = ['read', 'write'], extraClients = [], issuerTrailingSlash = false } = opts;
   const Provider = await loadProvider();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test', use: 'sig', alg: 'RS256' };
 
   const server = http.createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const issuer = issuerTrailingSlash ? `${origin}/` : origin;
 
   const common = { grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: scopes.join(' ') };
   const provider = new Provider(issuer, {
@@ -85,6 +90,7 @@ export async function startOidc(opts = {}) {
       { ...common, client_id: CLIENTS.post.clientId, client_secret: CLIENTS.post.clientSecret, token_endpoint_auth_method: 'client_secret_post' },
       { ...common, client_id: CLIENTS.basic.clientId, client_secret: CLIENTS.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic' },
       { ...common, client_id: CLIENTS.weird.clientId, client_secret: CLIENTS.weird.clientSecret, token_endpoint_auth_method: 'client_secret_basic' },
+      ...extraClients.map((client) => ({ ...common, ...client })),
     ],
     // 'admin' is known to the provider but granted to no client: asking for it
     // is invalid_scope (oidc-provider drops scopes it does not know at all).
@@ -109,9 +115,10 @@ export async function startOidc(opts = {}) {
 
   return {
     issuer,
-    tokenUrl: `${issuer}/oauth/token`,
+    tokenUrl: `${origin}/oauth/token`,
     clients: structuredClone(CLIENTS),
     tokenRequests: () => tokenRequests,
+    provider,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
