@@ -396,6 +396,9 @@ struct Flight {
     stale_at: Option<f64>,
     /// Sent again because its token was rejected meanwhile.
     restarted: bool,
+    /// Its callers were given the valid token (at its first failure or halfway), with
+    /// the one `stale_served` event of this renewal.
+    served_stale: bool,
 }
 
 /// The token lifecycle of one client. See the [module docs](self).
@@ -806,6 +809,7 @@ impl Engine {
             settled: false,
             stale_at: None,
             restarted: false,
+            served_stale: false,
         };
         if self.store_on {
             self.read_entry(&mut f, now_ms);
@@ -1194,6 +1198,7 @@ impl Engine {
                     self.negative = Some((err.clone(), now_ms + self.policy.negative_cache_ms));
                 }
                 match self.valid_token(now_ms).cloned() {
+                    Some(t) if f.served_stale => Ok(t),
                     Some(t) => {
                         self.event(Event::StaleServed {
                             reason: err.code().to_owned(),
@@ -1223,6 +1228,7 @@ impl Engine {
             return;
         };
         f.stale_at = None;
+        f.served_stale = true;
         self.event(Event::StaleServed {
             reason: reason.unwrap_or("timeout").to_owned(),
             expires_at_ms: t.expires_at_ms,
@@ -1257,6 +1263,7 @@ impl Flight {
             settled: true,
             stale_at: None,
             restarted: false,
+            served_stale: false,
         }
     }
 

@@ -110,9 +110,14 @@ fn a_failed_early_renewal_serves_the_valid_token() {
             vec![Ok("a".to_owned())],
             "the valid token, not the error"
         );
-        assert!(actions
-            .iter()
-            .any(|a| matches!(a, Action::Event(Event::StaleServed { .. }))));
+        assert_eq!(
+            actions
+                .iter()
+                .filter(|a| matches!(a, Action::Event(Event::StaleServed { .. })))
+                .count(),
+            1,
+            "one stale_served event for one failed renewal"
+        );
         // Later calls still get "a", without a request on every call (backoff).
         let v = e.call(now + 20.0);
         assert!(matches!(v, Verdict::Ready(Ok(ref t)) if t.access_token == "a"));
