@@ -460,22 +460,24 @@ function define(w, runtimeKeepAlive) {
       return this.#run(w.call(this.#id, now, 0, undefined), { signal });
     }
 
+    // All callers of a flight share one promise, made by its first caller. In workerd
+    // each incoming request is its own context, and a promise made in one request and
+    // resolved from another's I/O leaves the waiting request "hung" (it is cancelled):
+    // waiters only attach reactions to the flight's promise.
     #wait(flight, signal) {
+      let d = this.#waiters.get(flight);
+      if (!d) {
+        d = {};
+        d.promise = new Promise((resolve, reject) => { d.resolve = resolve; d.reject = reject; });
+        d.promise.catch(() => {});
+        this.#waiters.set(flight, d);
+      }
+      if (!signal) return d.promise;
       return new Promise((resolve, reject) => {
-        const entry = { resolve, reject };
-        let list = this.#waiters.get(flight);
-        if (!list) this.#waiters.set(flight, (list = []));
-        list.push(entry);
-        if (signal) {
-          const onAbort = () => {
-            const l = this.#waiters.get(flight);
-            const i = l ? l.indexOf(entry) : -1;
-            if (i >= 0) l.splice(i, 1);
-            reject(aborted());
-          };
-          signal.addEventListener("abort", onAbort, { once: true });
-          entry.done = () => signal.removeEventListener("abort", onAbort);
-        }
+        const onAbort = () => reject(aborted());
+        signal.addEventListener("abort", onAbort, { once: true });
+        const done = (f) => (v) => { signal.removeEventListener("abort", onAbort); f(v); };
+        d.promise.then(done(resolve), done(reject));
       });
     }
 
@@ -524,15 +526,11 @@ function define(w, runtimeKeepAlive) {
     }
 
     #settle(flight, token, error) {
-      const list = this.#waiters.get(flight);
+      const d = this.#waiters.get(flight);
       this.#waiters.delete(flight);
-      if (!list) return;
-      const info = token && Object.freeze(token);
-      for (const e of list) {
-        e.done?.();
-        if (info) e.resolve(info);
-        else e.reject(toError(error));
-      }
+      if (!d) return;
+      if (token) d.resolve(Object.freeze(token));
+      else d.reject(toError(error));
     }
 
     #report(json) {
