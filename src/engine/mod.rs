@@ -760,7 +760,9 @@ impl Engine {
             }
             self.negative = None;
         }
-        if now_ms < self.quota_until {
+        // Blocked: fail at once, unless the store may hold a token (no request is
+        // made for it; send() fails fast when it comes to a request).
+        if now_ms < self.quota_until && !self.store_on {
             return Verdict::Ready(Err(self.quota_error(now_ms)));
         }
         let id = self.start_flight(now_ms);
