@@ -399,6 +399,9 @@ struct Flight {
     /// Its callers were given the valid token (at its first failure or halfway), with
     /// the one `stale_served` event of this renewal.
     served_stale: bool,
+    /// A stored token too near its expiry to be handed out at once (less than
+    /// [`MIN_VALIDITY_MS`] left): served if the flight fails, rather than the error.
+    fallback: Option<Token>,
 }
 
 /// The token lifecycle of one client. See the [module docs](self).
@@ -812,6 +815,7 @@ impl Engine {
             stale_at: None,
             restarted: false,
             served_stale: false,
+            fallback: None,
         };
         if self.store_on {
             self.read_entry(&mut f, now_ms);
@@ -879,7 +883,8 @@ impl Engine {
                 }
                 self.take_lease(f, now_ms);
             }
-            _ => {
+            other => {
+                f.fallback = other.filter(|t| now_ms < t.expires_at_ms);
                 if f.wait_until.is_some_and(|until| now_ms >= until) {
                     // The holder did not deliver within the lease: fetch our own.
                     return self.send(f, now_ms);
@@ -1199,6 +1204,11 @@ impl Engine {
                 if is_negative(&err) {
                     self.negative = Some((err.clone(), now_ms + self.policy.negative_cache_ms));
                 }
+                if let Some(t) = f.fallback.take().filter(|t| now_ms < t.expires_at_ms) {
+                    if self.valid_token(now_ms).is_none() {
+                        self.adopt(t);
+                    }
+                }
                 match self.valid_token(now_ms).cloned() {
                     Some(t) if f.served_stale => Ok(t),
                     Some(t) => {
@@ -1266,6 +1276,7 @@ impl Flight {
             stale_at: None,
             restarted: false,
             served_stale: false,
+            fallback: None,
         }
     }
 
