@@ -7,7 +7,7 @@
 // lease times. The README's Durable Object quick start runs here too, as written.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -16,8 +16,6 @@ import { startDemo } from "../servers/demo.mjs";
 import { startFaultProxy } from "../servers/faulty.mjs";
 
 const pkg = fileURLToPath(new URL("../../pkg/", import.meta.url));
-const snippets = join(pkg, "snippets");
-const snippetDir = join(snippets, readdirSync(snippets)[0], "src", "js");
 
 const CLIENT = { clientId: "fleet-client", clientSecret: "fleet-secret-4d1a9c" };
 // maxRetries 0 and timeoutMs 3000: the lease is one exchange plus a second (cache.rs
@@ -65,8 +63,7 @@ export default {
 
 const MODULES = [
   { type: "ESModule", path: join(pkg, "__durable_test_worker.js"), contents: WORKER },
-  ...["workerd.js", "durable.js", "datacosmos_auth.js", "stores.js", "fetch.js"].map((f) => ({ type: "ESModule", path: join(pkg, f) })),
-  { type: "ESModule", path: join(snippetDir, "io.js") },
+  ...["workerd.js", "durable.js", "core.js", "datacosmos_auth.js", "stores.js"].map((f) => ({ type: "ESModule", path: join(pkg, f) })),
   { type: "CompiledWasm", path: join(pkg, "datacosmos_auth_bg.wasm") },
 ];
 
