@@ -40,10 +40,13 @@ $(PKG_DOCS): pkg/%: %
 SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 
 $(PKG_WASM): $(SOURCES) scripts/package.mjs
-	cargo build --release --target wasm32-unknown-unknown --no-default-features --features npm --quiet
+	# bulk-memory etc.: memory.copy/fill instead of software loops (every runtime we
+	# support has them; wasm-opt below enables the same features).
+	RUSTFLAGS="-C target-feature=+bulk-memory,+nontrapping-fptoint,+sign-ext" \
+	  cargo build --release --target wasm32-unknown-unknown --no-default-features --features npm --quiet
 	$(WASM_BINDGEN) $(TARGET_WASM) --out-dir pkg --out-name datacosmos_auth --target web \
 	  --no-typescript --remove-name-section --remove-producers-section --omit-default-module-path
-	$(WASM_OPT) -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+	$(WASM_OPT) -Oz --converge --low-memory-unused --zero-filled-memory --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	  --enable-mutable-globals --enable-reference-types --enable-multivalue \
 	  --strip-debug --strip-producers $(PKG_WASM) -o $(PKG_WASM)
 	node scripts/package.mjs

@@ -163,42 +163,30 @@ async function readCapped(res, cap) {
   return new TextDecoder().decode(all);
 }
 
-// One POST within `ms`: resolves to [status, headersJson, body] or rejects with
-// [timedOut, message].
+// One POST, aborted after `ms` (AbortSignal.timeout): resolves to [status,
+// headersJson, body] or rejects with [timedOut, message]. A fetch that ignores its
+// signal is timed out by the engine's own deadline, shortly after.
 async function attempt(fetchFn, req, ms) {
-  const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(ms) : (() => {
-    const c = new AbortController();
-    setTimeout(() => c.abort(), ms);
-    return c.signal;
-  })();
-  let timer;
-  const late = new Promise((_, reject) => { timer = setTimeout(() => reject([true, ""]), ms); });
-  const run = (async () => {
-    let res;
-    try {
-      res = await fetchFn(req.url, { method: "POST", headers: req.headers, body: req.body, redirect: "manual", signal });
-    } catch (e) {
-      throw [signal.aborted, describe(e)];
-    }
-    if (!res || typeof res.status !== "number") throw [false, "fetch did not return a Response"];
-    const h = Object.create(null);
-    for (const n of HEADERS) {
-      const v = res.headers?.get?.(n);
-      if (typeof v === "string") h[n] = v;
-    }
-    let text;
-    try {
-      text = await readCapped(res, CAP);
-    } catch (e) {
-      throw [signal.aborted, `reading the response failed: ${describe(e)}`];
-    }
-    return [res.status, JSON.stringify(h), text];
-  })();
+  const signal = AbortSignal.timeout(ms);
+  let res;
   try {
-    return await Promise.race([run, late]);
-  } finally {
-    clearTimeout(timer);
+    res = await fetchFn(req.url, { method: "POST", headers: req.headers, body: req.body, redirect: "manual", signal });
+  } catch (e) {
+    throw [signal.aborted, describe(e)];
   }
+  if (!res || typeof res.status !== "number") throw [false, "fetch did not return a Response"];
+  const h = Object.create(null);
+  for (const n of HEADERS) {
+    const v = res.headers?.get?.(n);
+    if (typeof v === "string") h[n] = v;
+  }
+  let text;
+  try {
+    text = await readCapped(res, CAP);
+  } catch (e) {
+    throw [signal.aborted, `reading the response failed: ${describe(e)}`];
+  }
+  return [res.status, JSON.stringify(h), text];
 }
 
 // ---- the sealed store ----------------------------------------------------------------

@@ -86,7 +86,8 @@ pub struct Answer<'a> {
 ///   string where present, and `expires_in` a non-negative number or numeric string.
 ///   Else [`Error::InvalidResponse`].
 ///
-/// Lifetime: `expires_in` counted from [`Answer::sent_at_ms`]; without it the JWT
+/// Lifetime: `expires_in` counted from [`Answer::sent_at_ms`], but never past the JWT
+/// `exp` where the `Date` header is within [`MAX_CLOCK_SKEW_MS`]; without it the JWT
 /// `exp` claim, corrected for clock skew: when the `Date` header is more than
 /// [`MAX_CLOCK_SKEW_MS`] off `sent_at_ms`, the token expires at
 /// `sent_at + (exp − Date)`; without either, one hour. Never before `sent_at`, never
@@ -159,7 +160,18 @@ pub fn parse(answer: Answer<'_>, secret: &ClientSecret) -> Result<Token, Error> 
     let latest = sent + MAX_LIFETIME_SECONDS * 1000.0;
     let expires_at_ms = match lifetime_s {
         Some(n) if n.is_nan() || n < 0.0 => return Err(invalid("expires_in is negative")),
-        Some(n) => sent + n.min(MAX_LIFETIME_SECONDS) * 1000.0,
+        Some(n) => {
+            let at = sent + n.min(MAX_LIFETIME_SECONDS) * 1000.0;
+            // Auth0's exp is its iat (whole seconds, rounded down) + expires_in: counted
+            // from `sent`, expires_in can end up to a second after it. Where the Date
+            // header shows the clocks agree, the JWT exp can only bring expiry forward.
+            match (jwt_exp(&access_token), answer.date_ms) {
+                (Some(exp_s), Some(date)) if (date - sent).abs() <= MAX_CLOCK_SKEW_MS => {
+                    at.min(exp_s * 1000.0).max(sent)
+                }
+                _ => at,
+            }
+        }
         None => match jwt_exp(&access_token) {
             Some(exp_s) => {
                 let exp_ms = exp_s * 1000.0;
@@ -515,6 +527,30 @@ mod tests {
         let body = format!(r#"{{"access_token":"{tok}","expires_in":60}}"#);
         let t = dated(200, &body, Some(T0 + 600_000.0)).unwrap();
         assert_eq!(t.expires_at_ms, T0 + 60_000.0);
+        for date in [None, Some(T0), Some(T0 - 4_000.0)] {
+            assert_eq!(
+                dated(200, &body, date).unwrap().expires_at_ms,
+                T0 + 60_000.0
+            );
+        }
+        // ... except that, with the clocks in agreement, it never ends after exp:
+        // Auth0 counts exp from its iat in whole seconds, rounded down.
+        let tok = jwt(&format!(r#"{{"exp":{}}}"#, T0 / 1000.0 + 59.0));
+        let body = format!(r#"{{"access_token":"{tok}","expires_in":60}}"#);
+        assert_eq!(
+            dated(200, &body, Some(T0)).unwrap().expires_at_ms,
+            T0 + 59_000.0
+        );
+        assert_eq!(
+            dated(200, &body, Some(T0 + 600_000.0))
+                .unwrap()
+                .expires_at_ms,
+            T0 + 60_000.0
+        );
+        assert_eq!(
+            dated(200, &body, None).unwrap().expires_at_ms,
+            T0 + 60_000.0
+        );
         // Without exp the Date does not matter: one hour.
         let t = dated(200, r#"{"access_token":"opaque"}"#, Some(T0 + 600_000.0)).unwrap();
         assert_eq!(t.expires_at_ms, T0 + 3_600_000.0);

@@ -398,6 +398,12 @@ struct Flight {
     stale_at: Option<f64>,
     /// Sent again because its token was rejected meanwhile.
     restarted: bool,
+    /// Its callers were given the valid token (at its first failure or halfway), with
+    /// the one `stale_served` event of this renewal.
+    served_stale: bool,
+    /// A stored token too near its expiry to be handed out at once (less than
+    /// [`MIN_VALIDITY_MS`] left): served if the flight fails, rather than the error.
+    fallback: Option<Token>,
 }
 
 /// The token lifecycle of one client. See the [module docs](self).
@@ -759,7 +765,9 @@ impl Engine {
             }
             self.negative = None;
         }
-        if now_ms < self.quota_until {
+        // Blocked: fail at once, unless the store may hold a token (no request is
+        // made for it; send() fails fast when it comes to a request).
+        if now_ms < self.quota_until && !self.store_on {
             return Verdict::Ready(Err(self.quota_error(now_ms)));
         }
         let id = self.start_flight(now_ms);
@@ -809,6 +817,8 @@ impl Engine {
             settled: false,
             stale_at: None,
             restarted: false,
+            served_stale: false,
+            fallback: None,
         };
         if self.store_on {
             self.read_entry(&mut f, now_ms);
@@ -876,7 +886,8 @@ impl Engine {
                 }
                 self.take_lease(f, now_ms);
             }
-            _ => {
+            other => {
+                f.fallback = other.filter(|t| now_ms < t.expires_at_ms);
                 if f.wait_until.is_some_and(|until| now_ms >= until) {
                     // The holder did not deliver within the lease: fetch our own.
                     return self.send(f, now_ms);
@@ -1196,7 +1207,13 @@ impl Engine {
                 if is_negative(&err) {
                     self.negative = Some((err.clone(), now_ms + self.policy.negative_cache_ms));
                 }
+                if let Some(t) = f.fallback.take().filter(|t| now_ms < t.expires_at_ms) {
+                    if self.valid_token(now_ms).is_none() {
+                        self.adopt(t);
+                    }
+                }
                 match self.valid_token(now_ms).cloned() {
+                    Some(t) if f.served_stale => Ok(t),
                     Some(t) => {
                         // Once per renewal: not when serve_stale already gave it out.
                         if f.stale_at.is_some() {
@@ -1229,6 +1246,7 @@ impl Engine {
             return;
         };
         f.stale_at = None;
+        f.served_stale = true;
         self.event(Event::StaleServed {
             reason: reason.unwrap_or("timeout").to_owned(),
             expires_at_ms: t.expires_at_ms,
@@ -1263,6 +1281,8 @@ impl Flight {
             settled: true,
             stale_at: None,
             restarted: false,
+            served_stale: false,
+            fallback: None,
         }
     }
 

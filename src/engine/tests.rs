@@ -403,6 +403,80 @@ fn a_fresh_stored_entry_is_used_without_a_request() {
 }
 
 #[test]
+fn a_blocked_client_with_a_store_serves_the_stored_token_and_sends_nothing() {
+    let mut e = Engine::new(policy(60.0, 0, store(true)), 1);
+    e.block_quota(T0 + 120_000.0);
+    let stored = entry::encode(&Token {
+        access_token: "s".into(),
+        token_type: "Bearer".into(),
+        obtained_at_ms: T0,
+        expires_at_ms: T0 + 3_600_000.0,
+        scope: None,
+    });
+    assert!(
+        matches!(e.call(T0), Verdict::Wait(_)),
+        "it looks in the store"
+    );
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 5.0, op, Outcome::Value(Some(&stored)));
+    let actions = drain(&mut e);
+    assert_eq!(settled(&actions), vec![Ok("s".to_owned())]);
+    // Nothing stored: it comes to a request, and fails at once without one.
+    let mut e = Engine::new(policy(60.0, 0, store(true)), 1);
+    e.block_quota(T0 + 120_000.0);
+    e.call(T0);
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 5.0, op, Outcome::Value(None));
+    let op = op_of(&drain(&mut e), "add");
+    e.handle(T0 + 6.0, op, Outcome::Added(true));
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 7.0, op, Outcome::Value(None));
+    let actions = drain(&mut e);
+    assert_eq!(sent(&actions), None);
+    assert_eq!(settled(&actions), vec![Err("quota_exceeded".to_owned())]);
+}
+
+#[test]
+fn a_stored_token_near_expiry_is_served_when_the_flight_fails() {
+    // 3 s left: too little to hand out at once (MIN_VALIDITY_MS), but better than
+    // the error when no new token can be had (here: a quota block).
+    let near = entry::encode(&Token {
+        access_token: "near".into(),
+        token_type: "Bearer".into(),
+        obtained_at_ms: T0 - 57_000.0,
+        expires_at_ms: T0 + 3_000.0,
+        scope: None,
+    });
+    let mut e = Engine::new(policy(60.0, 0, store(true)), 1);
+    e.block_quota(T0 + 120_000.0);
+    e.call(T0);
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 5.0, op, Outcome::Value(Some(&near)));
+    let op = op_of(&drain(&mut e), "add");
+    e.handle(T0 + 6.0, op, Outcome::Added(true));
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 7.0, op, Outcome::Value(Some(&near)));
+    let actions = drain(&mut e);
+    assert_eq!(sent(&actions), None);
+    assert_eq!(settled(&actions), vec![Ok("near".to_owned())]);
+    assert!(matches!(e.call(T0 + 100.0), Verdict::Ready(Ok(_))));
+    // Expired meanwhile: the error.
+    let mut e = Engine::new(policy(60.0, 0, store(true)), 1);
+    e.block_quota(T0 + 120_000.0);
+    e.call(T0);
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 5.0, op, Outcome::Value(Some(&near)));
+    let op = op_of(&drain(&mut e), "add");
+    e.handle(T0 + 3_000.0, op, Outcome::Added(true));
+    let op = op_of(&drain(&mut e), "get");
+    e.handle(T0 + 3_001.0, op, Outcome::Value(None));
+    assert_eq!(
+        settled(&drain(&mut e)),
+        vec![Err("quota_exceeded".to_owned())]
+    );
+}
+
+#[test]
 fn the_lease_loser_waits_in_the_store_at_most_the_lease_time() {
     let mut e = Engine::new(policy(60.0, 0, store(true)), 1);
     e.call(T0);

@@ -146,10 +146,16 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
     let mut quota_key = config.token_url.clone();
     quota_key.push('\0');
     quota_key.push_str(&config.client_id);
-    let engine = Engine::new(Policy::new(&config, caps), seed.to_bits());
+    let mut engine = Engine::new(Policy::new(&config, caps), seed.to_bits());
     let id = {
         let slots = &SLOTS.0;
         let mut slots = slots.borrow_mut();
+        // A client made while its id is blocked is blocked too (a past block is inert).
+        for s in slots.iter().flatten().filter(|s| s.quota_key == quota_key) {
+            if let Some(until) = s.engine.quota_blocked_until(f64::NEG_INFINITY) {
+                engine.block_quota(until);
+            }
+        }
         let slot = Some(Slot { engine, quota_key });
         match slots.iter().position(Option::is_none) {
             Some(i) => {

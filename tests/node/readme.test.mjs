@@ -117,6 +117,8 @@ const EXAMPLES = [
   // to read this README and that block's distinctive line.
   elsewhere("Workers with a Durable Object lease (run in workerd by tests/store/durable.test.mjs)",
     (b) => b.includes("export { TokenLease }"), "../store/durable.test.mjs", "README.md"),
+  elsewhere("OpenTelemetry metrics from onEvent (run by tests/node/fleet.test.mjs against a stand-in meter)",
+    (b) => b.includes("@opentelemetry/api"), "./fleet.test.mjs", "'## Auth0 quotas, negative cache and events'"),
   {
     // Vite itself runs the plugin in tests/browser/vite-plugin.test.mjs; here the
     // block as written (with Vite's identity defineConfig) yields that plugin.

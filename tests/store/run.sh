@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The shared store against real engines (make test-store; pkg/ is built first):
-# a redis-server on a free loopback port, workerd KV via miniflare, Deno KV.
+# a redis-server on a free loopback port, workerd KV and Durable Objects via miniflare
+# (and the chaos test across isolates), Deno KV.
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -f node_modules/.installed ] || [ package-lock.json -nt node_modules/.installed ]; then
@@ -12,4 +13,4 @@ dir=$(mktemp -d)
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" --daemonize yes --pidfile "$dir/redis.pid"
 trap 'kill "$(cat "$dir/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-REDIS_URL="redis://127.0.0.1:$port" node --test --test-concurrency=1 redis.test.mjs kv.test.mjs durable.test.mjs deno.test.mjs
+REDIS_URL="redis://127.0.0.1:$port" node --test --test-concurrency=1 redis.test.mjs kv.test.mjs durable.test.mjs chaos.test.mjs deno.test.mjs
