@@ -121,8 +121,23 @@ function readOptions(cfg, what = "config") {
 // ---- one attempt at the token endpoint ---------------------------------------------
 
 const CAP = 1 << 20;
-const HEADERS = ["retry-after", "date", "auth0-client-quota-limit", "auth0-organization-quota-limit",
+const HEADERS = ["auth0-client-quota-limit", "auth0-organization-quota-limit",
   "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"];
+
+// HTTP dates (RFC 9110 §5.6.7) are parsed by the runtime; what to do with them is the
+// engine's. A number too large, or a date past what Date can hold (a year of six or
+// more digits), is the largest value (RFC 9111 §1.2.2), never "absent".
+function httpDate(v) {
+  const t = Date.parse(v);
+  return t === t ? t : /\d{6}/.test(v) ? Number.MAX_VALUE : undefined;
+}
+
+function retryAfterMs(v) {
+  const t = v.trim();
+  if (/^\d+$/.test(t)) return Math.min(Number(t) * 1000, Number.MAX_VALUE);
+  const at = httpDate(t);
+  return at === undefined ? undefined : Math.max(0, at - Date.now());
+}
 
 const describe = (e) => {
   if (e instanceof Error) {
@@ -176,10 +191,14 @@ async function attempt(fetchFn, req, ms) {
   }
   if (!res || typeof res.status !== "number") throw [false, "fetch did not return a Response"];
   const h = Object.create(null);
-  for (const n of HEADERS) {
+  const get = (n) => {
     const v = res.headers?.get?.(n);
-    if (typeof v === "string") h[n] = v;
-  }
+    return typeof v === "string" ? v : undefined;
+  };
+  for (const n of HEADERS) if (get(n) !== undefined) h[n] = get(n);
+  const ra = get("retry-after"), date = get("date");
+  if (ra !== undefined) h["retry-after-ms"] = retryAfterMs(ra);
+  if (date !== undefined) h["date-ms"] = httpDate(date);
   let text;
   try {
     text = await readCapped(res, CAP);
@@ -191,10 +210,11 @@ async function attempt(fetchFn, req, ms) {
 
 // ---- the sealed store ----------------------------------------------------------------
 // Keys: "datacosmos-auth:v1:" + base64url(HKDF(secret, info = "key" + parts)), and the
-// same + ":lease". Entry values: "v1." + base64url(iv || AES-256-GCM(entry, aad = key)),
+// same + ":lease" and + ":quota". Entry values: "v1." + base64url(iv || AES-256-GCM(entry, aad = key)),
 // the AES key derived by HKDF-SHA-256 from the secret: the store never holds the secret,
 // the client id or the token in clear, and a value that does not unseal is a miss.
-// Lease values are not secret (a random id and an expiry) and are stored as they are.
+// Lease and quota values are not secret (a random id and an expiry; when a quota block
+// ends) and are stored as they are.
 
 const enc = new TextEncoder();
 const SALT = enc.encode("datacosmos-auth/store/v1");
@@ -227,7 +247,7 @@ function sealer(secret, parts) {
     const aes = await subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: SALT, info: info("seal") }, ikm,
       { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
     const key = `datacosmos-auth:v1:${b64url(id)}`;
-    return { keys: [key, `${key}:lease`], aes };
+    return { keys: [key, `${key}:lease`, `${key}:quota`], aes };
   })();
   keys.catch(() => {});
   return {

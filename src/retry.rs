@@ -31,14 +31,13 @@ pub fn decide(
     error: &Error,
     retries_done: u32,
     max_retries: u32,
-    retry_after: Option<&str>,
-    now_ms: f64,
+    retry_after_ms: Option<f64>,
     random: f64,
 ) -> Decision {
     if retries_done >= max_retries || !error.is_transient() {
         return Decision::Stop;
     }
-    if let Some(wait) = retry_after.and_then(|v| parse_retry_after(v, now_ms)) {
+    if let Some(wait) = retry_after_ms.filter(|w| !w.is_nan()) {
         return if wait > MAX_RETRY_AFTER_MS {
             Decision::Stop
         } else {
@@ -162,6 +161,24 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    /// `decide` with the header as the driver gets it, parsed as the Rust driver does.
+    fn decide_str(
+        e: &Error,
+        done: u32,
+        max: u32,
+        retry_after: Option<&str>,
+        now: f64,
+        random: f64,
+    ) -> Decision {
+        decide(
+            e,
+            done,
+            max,
+            retry_after.and_then(|v| parse_retry_after(v, now)),
+            random,
+        )
+    }
+
     use super::*;
 
     const NOV_6_1994: f64 = 784_111_777_000.0;
@@ -223,7 +240,7 @@ mod tests {
             let ms = parse_retry_after(big, 0.0).unwrap();
             assert!(ms >= 1.8e22, "{big}: {ms}");
             assert_eq!(
-                decide(&http(503), 0, 2, Some(big), 0.0, 0.5),
+                decide_str(&http(503), 0, 2, Some(big), 0.0, 0.5),
                 Decision::Stop,
                 "{big}"
             );
@@ -231,11 +248,11 @@ mod tests {
         let huge = "9".repeat(400);
         assert_eq!(parse_retry_after(&huge, 0.0), Some(f64::INFINITY));
         assert_eq!(
-            decide(&http(429), 0, 2, Some(&huge), 0.0, 0.5),
+            decide_str(&http(429), 0, 2, Some(&huge), 0.0, 0.5),
             Decision::Stop
         );
         assert_eq!(
-            decide(&http(429), 0, 2, Some(&u64::MAX.to_string()), 0.0, 0.5),
+            decide_str(&http(429), 0, 2, Some(&u64::MAX.to_string()), 0.0, 0.5),
             Decision::Stop
         );
     }
@@ -248,7 +265,7 @@ mod tests {
             "Sunday, 06-Nov-94 08:49:37 GMT",
             "Sun Nov  6 08:49:37 1994",
         ] {
-            let at = |now| decide(&http(503), 0, 2, Some(date), now, 0.5);
+            let at = |now| decide_str(&http(503), 0, 2, Some(date), now, 0.5);
             assert_eq!(
                 at(NOV_6_1994 - 60_000.0),
                 Decision::RetryIn(60_000.0),
@@ -273,7 +290,7 @@ mod tests {
             let at = parse_http_date(date).unwrap();
             assert!(at >= far * 0.99 && at.is_finite(), "{date}: {at}");
             assert_eq!(
-                decide(&http(503), 0, 2, Some(date), 0.0, 0.5),
+                decide_str(&http(503), 0, 2, Some(date), 0.0, 0.5),
                 Decision::Stop,
                 "{date}"
             );
@@ -316,7 +333,7 @@ mod tests {
             },
         ] {
             assert!(
-                matches!(decide(&e, 0, 2, None, 0.0, 0.5), Decision::RetryIn(_)),
+                matches!(decide_str(&e, 0, 2, None, 0.0, 0.5), Decision::RetryIn(_)),
                 "{e:?}"
             );
         }
@@ -330,50 +347,54 @@ mod tests {
             },
             Error::config("x"),
         ] {
-            assert_eq!(decide(&e, 0, 2, None, 0.0, 0.5), Decision::Stop, "{e:?}");
+            assert_eq!(
+                decide_str(&e, 0, 2, None, 0.0, 0.5),
+                Decision::Stop,
+                "{e:?}"
+            );
         }
     }
 
     #[test]
     fn retries_are_bounded() {
         assert!(matches!(
-            decide(&http(503), 1, 2, None, 0.0, 0.0),
+            decide_str(&http(503), 1, 2, None, 0.0, 0.0),
             Decision::RetryIn(_)
         ));
-        assert_eq!(decide(&http(503), 2, 2, None, 0.0, 0.0), Decision::Stop);
-        assert_eq!(decide(&http(503), 0, 0, None, 0.0, 0.0), Decision::Stop);
+        assert_eq!(decide_str(&http(503), 2, 2, None, 0.0, 0.0), Decision::Stop);
+        assert_eq!(decide_str(&http(503), 0, 0, None, 0.0, 0.0), Decision::Stop);
     }
 
     #[test]
     fn retry_after_is_honoured_up_to_a_minute() {
         assert_eq!(
-            decide(&http(429), 0, 2, Some("1"), 0.0, 0.9),
+            decide_str(&http(429), 0, 2, Some("1"), 0.0, 0.9),
             Decision::RetryIn(1000.0)
         );
         assert_eq!(
-            decide(&http(503), 0, 2, Some("60"), 0.0, 0.9),
+            decide_str(&http(503), 0, 2, Some("60"), 0.0, 0.9),
             Decision::RetryIn(60_000.0)
         );
         assert_eq!(
-            decide(&http(429), 0, 2, Some("61"), 0.0, 0.9),
+            decide_str(&http(429), 0, 2, Some("61"), 0.0, 0.9),
             Decision::Stop
         );
         assert_eq!(
-            decide(&http(429), 0, 2, Some("060"), 0.0, 0.9),
+            decide_str(&http(429), 0, 2, Some("060"), 0.0, 0.9),
             Decision::RetryIn(60_000.0)
         );
         assert_eq!(
-            decide(&http(429), 0, 2, Some("3600"), 0.0, 0.9),
+            decide_str(&http(429), 0, 2, Some("3600"), 0.0, 0.9),
             Decision::Stop
         );
         // Unparseable: ordinary backoff.
         assert_eq!(
-            decide(&http(429), 0, 2, Some("later"), 0.0, 0.0),
+            decide_str(&http(429), 0, 2, Some("later"), 0.0, 0.0),
             Decision::RetryIn(125.0)
         );
         // Never overrides a final answer.
         assert_eq!(
-            decide(&http(400), 0, 2, Some("1"), 0.0, 0.0),
+            decide_str(&http(400), 0, 2, Some("1"), 0.0, 0.0),
             Decision::Stop
         );
     }

@@ -8,7 +8,7 @@
 //! {"v": VERDICT?, "a": [ACTION...], "m": MEMO, "t": TIMEOUT}
 //! VERDICT  {"w": flight} | {"ok": TOKEN} | {"err": ERROR}
 //! ACTION   ["s", op]                      send the token request
-//!          ["g", op, key]                 store get (key 0 entry, 1 lease)
+//!          ["g", op, key]                 store get (key 0 entry, 1 lease, 2 quota)
 //!          ["p", op, key, value, ttlS]    store put
 //!          ["a", op, key, value, ttlMs]   store add
 //!          ["d", op, key]                 store delete
@@ -89,6 +89,7 @@ fn key(k: Key) -> char {
     match k {
         Key::Entry => '0',
         Key::Lease => '1',
+        Key::Quota => '2',
     }
 }
 

@@ -130,7 +130,7 @@ impl Policy {
         } else {
             0.0
         };
-        let attempts = f64::from(self.max_retries + 1) * self.send_bound();
+        let attempts = f64::from(self.max_retries + 1) * (self.send_bound() + self.store_bound());
         let waits =
             f64::from(self.max_retries) * retry::MAX_RETRY_AFTER_MS.max(retry::MAX_DELAY_MS);
         store + attempts + waits
@@ -166,6 +166,9 @@ pub enum Key {
     Entry,
     /// The refresh lease (its value is not secret: a random id and an expiry).
     Lease,
+    /// A quota block (not secret: when it ends, in ms): how a block one client learned
+    /// reaches the clients of other processes and isolates before they send.
+    Quota,
 }
 
 /// What the driver must do.
@@ -297,10 +300,13 @@ pub enum Event {
 /// The headers of a token endpoint answer that the engine reads.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AnswerHeaders<'a> {
-    /// `Retry-After`.
-    pub retry_after: Option<&'a str>,
-    /// `Date`.
-    pub date: Option<&'a str>,
+    /// `Retry-After` as the wait in ms (RFC 9110 §10.2.3: delay-seconds, or an HTTP date
+    /// minus now), parsed by the driver: [`retry::parse_retry_after`] in Rust, `Number` and
+    /// `Date.parse` in the npm package (whose `.wasm` then carries no date parser). A value
+    /// that overflows is the largest.
+    pub retry_after_ms: Option<f64>,
+    /// `Date` in ms since the epoch ([`retry::parse_http_date`] or `Date.parse`).
+    pub date_ms: Option<f64>,
     /// `Auth0-Client-Quota-Limit`.
     pub client_quota: Option<&'a str>,
     /// `Auth0-Organization-Quota-Limit`.
@@ -363,6 +369,8 @@ enum Step {
     /// The entry read again after winning the lease (double-checked: another holder
     /// may have written it since our first read).
     Recheck,
+    /// The shared quota block, read before each request.
+    QuotaRead,
     LeaseRead,
     LeaseWrite(String),
     LeaseVerify(String),
@@ -674,6 +682,14 @@ impl Engine {
         match step {
             Step::ReadEntry => self.on_entry(&mut f, now_ms, outcome),
             Step::Recheck => self.on_recheck(&mut f, now_ms, outcome),
+            Step::QuotaRead => {
+                if let Outcome::Value(Some(v)) = outcome {
+                    if let Some(until) = crate::encoding::parse_digits(v) {
+                        self.quota_until = self.quota_until.max(until as f64);
+                    }
+                }
+                self.send_now(&mut f, now_ms);
+            }
             Step::LeaseAdd(value) => match outcome {
                 Outcome::Added(true) => self.lease_won(&mut f, now_ms, value),
                 Outcome::Added(false) => self.lease_lost(&mut f, now_ms),
@@ -999,7 +1015,21 @@ impl Engine {
         };
     }
 
+    /// Sends the request; with a store, after reading the quota block that another client
+    /// may have written there.
     fn send(&mut self, f: &mut Flight, now_ms: f64) {
+        if self.store_on && now_ms >= self.quota_until {
+            let op = self.next_op();
+            self.actions.push_back(Action::Get {
+                op,
+                key: Key::Quota,
+            });
+            return self.wait_op(f, op, now_ms, Step::QuotaRead);
+        }
+        self.send_now(f, now_ms);
+    }
+
+    fn send_now(&mut self, f: &mut Flight, now_ms: f64) {
         if now_ms < self.quota_until {
             let err = self.quota_error(now_ms);
             return self.fail(f, now_ms, err);
@@ -1017,7 +1047,7 @@ impl Engine {
                 headers,
             } => {
                 self.read_quota(now_ms, &headers);
-                let date_ms = headers.date.and_then(retry::parse_http_date);
+                let date_ms = headers.date_ms;
                 let parsed = response::parse(
                     ParsedAnswer {
                         status,
@@ -1027,7 +1057,7 @@ impl Engine {
                     },
                     &self.policy.secret,
                 );
-                (parsed, headers.retry_after)
+                (parsed, headers.retry_after_ms)
             }
             Outcome::Failed { timeout: true, .. } => (
                 Err(Error::Timeout {
@@ -1069,7 +1099,6 @@ impl Engine {
                     f.retries,
                     self.policy.max_retries,
                     retry_after,
-                    now_ms,
                     random,
                 ) {
                     Decision::Stop => self.fail(f, now_ms, err),
@@ -1102,6 +1131,19 @@ impl Engine {
             return;
         }
         if let Some(until) = quota::blocked_until(&buckets, now_ms) {
+            if until > self.quota_until && self.store_on {
+                // Shared with the clients of other processes through the store; nobody
+                // waits for the write.
+                let op = self.next_op();
+                let mut value = String::new();
+                crate::encoding::push_decimal(&mut value, crate::num::ceil(until) as u64);
+                self.actions.push_back(Action::Put {
+                    op,
+                    key: Key::Quota,
+                    value,
+                    ttl_seconds: ttl_seconds(until - now_ms),
+                });
+            }
             self.quota_until = self.quota_until.max(until);
         }
         self.event(Event::Quota {

@@ -91,7 +91,7 @@ fn a_failed_early_renewal_serves_the_valid_token() {
             status: 429,
             body: Some(r#"{"error":"too_many_requests"}"#),
             headers: AnswerHeaders {
-                retry_after: Some("1"),
+                retry_after_ms: Some(1000.0),
                 ..AnswerHeaders::default()
             },
         },
@@ -195,7 +195,7 @@ fn overflowing_retry_after_stops_retrying() {
                 status: 429,
                 body: Some("{}"),
                 headers: AnswerHeaders {
-                    retry_after: Some(ra),
+                    retry_after_ms: crate::retry::parse_retry_after(ra, T0),
                     ..AnswerHeaders::default()
                 },
             },
@@ -340,6 +340,25 @@ fn store(atomic: bool) -> Option<StoreCaps> {
         delete: true,
         timeout_ms: 1000.0,
     })
+}
+
+/// With a store, a request is preceded by a read of the shared quota block: answer it
+/// (nothing stored) and return what follows.
+fn past_quota(e: &mut Engine, now: f64) -> Vec<Action> {
+    let actions = drain(e);
+    match actions.iter().find_map(|a| match a {
+        Action::Get {
+            op,
+            key: Key::Quota,
+        } => Some(*op),
+        _ => None,
+    }) {
+        Some(op) => {
+            e.handle(now, op, Outcome::Value(None));
+            drain(e)
+        }
+        None => actions,
+    }
 }
 
 fn op_of(actions: &[Action], want: &str) -> OpId {
@@ -504,12 +523,12 @@ fn the_lease_loser_waits_in_the_store_at_most_the_lease_time() {
         let op = op_of(&drain(&mut e), "get");
         reads += 1;
         e.handle(now, op, Outcome::Value(None));
-        actions = drain(&mut e);
+        actions = past_quota(&mut e, now);
         if sent(&actions).is_none() {
             // Every look tries the lease again; another holder still has it.
             let op = op_of(&actions, "add");
             e.handle(now, op, Outcome::Added(false));
-            actions = drain(&mut e);
+            actions = past_quota(&mut e, now);
         }
     }
     assert!(reads >= 15, "{reads}");
@@ -534,6 +553,16 @@ fn a_store_that_keeps_no_writes_is_detected_at_once() {
     let op = op_of(&drain(&mut e), "lease-get");
     e.handle(T0 + 4.0, op, Outcome::Value(None)); // our write is gone
     let actions = drain(&mut e);
+    assert!(
+        !actions.iter().any(|a| matches!(
+            a,
+            Action::Get {
+                key: Key::Quota,
+                ..
+            }
+        )),
+        "the store is off"
+    );
     assert!(actions
         .iter()
         .any(|a| matches!(a, Action::Event(Event::StoreError { operation: "lease" }))));
@@ -567,4 +596,75 @@ fn call_bound_covers_the_worst_flight() {
     let p = policy(60.0, 2, store(true));
     // 3 attempts of 1 s + backstop, 2 waits of up to 60 s, and the store's share.
     assert!(p.call_bound_ms() >= 3.0 * 2000.0 + 120_000.0 + p.lease_ms());
+}
+
+#[test]
+fn a_quota_block_reaches_other_clients_through_the_store() {
+    // Client A is told r=0; it writes the block's end to the store. Client B (another
+    // isolate, same store) reads it before sending and makes no request.
+    let mut a = Engine::new(policy(60.0, 0, store(true)), 1);
+    a.call(T0);
+    let op = op_of(&drain(&mut a), "get");
+    a.handle(T0, op, Outcome::Value(None));
+    let op = op_of(&drain(&mut a), "add");
+    a.handle(T0, op, Outcome::Added(true));
+    let op = op_of(&drain(&mut a), "get"); // the double-checked re-read
+    a.handle(T0, op, Outcome::Value(None));
+    let actions = past_quota(&mut a, T0);
+    let op = sent(&actions).unwrap();
+    a.handle(
+        T0 + 10.0,
+        op,
+        Outcome::Answer {
+            status: 429,
+            body: Some(r#"{"error":"too_many_requests"}"#),
+            headers: AnswerHeaders {
+                client_quota: Some("b=per_hour;q=10;r=0;t=120"),
+                ..AnswerHeaders::default()
+            },
+        },
+    );
+    let written = drain(&mut a)
+        .into_iter()
+        .find_map(|a| match a {
+            Action::Put {
+                key: Key::Quota,
+                value,
+                ttl_seconds,
+                ..
+            } => Some((value, ttl_seconds)),
+            _ => None,
+        })
+        .expect("the block is written to the store");
+    assert_eq!(written, ((T0 + 10.0 + 120_000.0).to_string(), 120));
+
+    let mut b = Engine::new(policy(60.0, 0, store(true)), 2);
+    b.call(T0 + 20.0);
+    let op = op_of(&drain(&mut b), "get");
+    b.handle(T0 + 20.0, op, Outcome::Value(None));
+    let op = op_of(&drain(&mut b), "add");
+    b.handle(T0 + 20.0, op, Outcome::Added(true));
+    let op = op_of(&drain(&mut b), "get");
+    b.handle(T0 + 20.0, op, Outcome::Value(None));
+    let op = drain(&mut b)
+        .iter()
+        .find_map(|a| match a {
+            Action::Get {
+                op,
+                key: Key::Quota,
+            } => Some(*op),
+            _ => None,
+        })
+        .expect("the block is read before the request");
+    b.handle(T0 + 21.0, op, Outcome::Value(Some(&written.0)));
+    let actions = drain(&mut b);
+    assert_eq!(
+        sent(&actions),
+        None,
+        "no request while the fleet's bucket is empty"
+    );
+    assert_eq!(settled(&actions), vec![Err("quota_exceeded".to_owned())]);
+    // Later calls look into the store (another client may have a token) but send nothing.
+    b.call(T0 + 30.0);
+    assert_eq!(sent(&drain(&mut b)), None, "no request from then on either");
 }

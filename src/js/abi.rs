@@ -238,7 +238,8 @@ pub fn call(id: u32, now: f64, kind: u32, token: Option<String>) -> String {
 }
 
 /// The token endpoint's answer to `op`: status, the headers the engine reads (a JSON
-/// object with lower-case names) and the body (`None` when larger than 1 MiB).
+/// object with lower-case names; `Retry-After` and `Date` already parsed by the driver
+/// as `retry-after-ms` and `date-ms`) and the body (`None` when larger than 1 MiB).
 #[wasm_bindgen]
 pub fn answer(
     id: u32,
@@ -250,9 +251,11 @@ pub fn answer(
 ) -> String {
     let h = options::document(headers, "headers").unwrap_or_default();
     let get = |n: &str| h.field(n).as_str().map(str::to_owned);
-    let (ra, date, cq, oq) = (
-        get("retry-after"),
-        get("date"),
+    let num = |n: &str| match h.field(n) {
+        Field::Num(v) => Some(v),
+        _ => None,
+    };
+    let (cq, oq) = (
         get("auth0-client-quota-limit"),
         get("auth0-organization-quota-limit"),
     );
@@ -266,8 +269,8 @@ pub fn answer(
         _ => None,
     };
     let headers = AnswerHeaders {
-        retry_after: ra.as_deref(),
-        date: date.as_deref(),
+        retry_after_ms: num("retry-after-ms"),
+        date_ms: num("date-ms"),
         client_quota: cq.as_deref(),
         organization_quota: oq.as_deref(),
         rate_limit,

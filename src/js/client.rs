@@ -222,8 +222,14 @@ impl TokenClient {
                         status: *status,
                         body: body.as_deref(),
                         headers: AnswerHeaders {
-                            retry_after: h.first().and_then(|v| v.as_deref()),
-                            date: h.get(1).and_then(|v| v.as_deref()),
+                            retry_after_ms: h
+                                .first()
+                                .and_then(|v| v.as_deref())
+                                .and_then(|v| crate::retry::parse_retry_after(v, now)),
+                            date_ms: h
+                                .get(1)
+                                .and_then(|v| v.as_deref())
+                                .and_then(crate::retry::parse_http_date),
                             client_quota: h.get(2).and_then(|v| v.as_deref()),
                             organization_quota: h.get(3).and_then(|v| v.as_deref()),
                             rate_limit: None,

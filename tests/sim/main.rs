@@ -234,6 +234,7 @@ fn key_name(k: Key) -> &'static str {
     match k {
         Key::Entry => "entry",
         Key::Lease => "lease",
+        Key::Quota => "quota",
     }
 }
 
@@ -522,7 +523,9 @@ impl World {
                         status: *status,
                         body: Some(body),
                         headers: AnswerHeaders {
-                            retry_after: retry_after.as_deref(),
+                            retry_after_ms: retry_after
+                                .as_deref()
+                                .and_then(|v| datacosmos_auth::retry::parse_retry_after(v, now)),
                             client_quota: quota.as_deref(),
                             ..AnswerHeaders::default()
                         },

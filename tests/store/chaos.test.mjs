@@ -14,8 +14,9 @@
 //   client id before the end of a block it had announced (it records when it told the
 //   client r=0 and until when). Counted twice: from an isolate that had itself been
 //   answered r=0 (what the engine shares: every client of the id in one process) —
-//   must be 0; and from any isolate (what Auth0 counts) — must be 0, and is not yet:
-//   isolates do not share a block through the store (a TODO test below);
+//   must be 0; and from any isolate (what Auth0 counts) — must be 0: the client told r=0
+//   writes the block's end to the store (`<key>:quota`) and every client reads it there
+//   before a request;
 // - expired tokens served: calls answered with a token whose JWT exp had passed when
 //   the answer reached the test (so later than the Worker served it) — must be 0;
 // - calls failed while a valid token existed: a failed call for which the server had
@@ -204,8 +205,6 @@ test("chaos: no request from an isolate that had been answered r=0, until the re
   assert.equal(figures.requestsWhileR0FromToldIsolate, 0, explain());
 });
 
-test("chaos: no request from any isolate while a bucket read r=0", {
-  todo: "a block is shared by the clients of one process, not through the store: each other isolate sends one request and is answered 429 r=0",
-}, () => {
+test("chaos: no request from any isolate while a bucket read r=0", () => {
   assert.equal(figures.requestsWhileR0, 0, explain());
 });
