@@ -122,9 +122,20 @@ export interface TokenStore {
   add?(key: string, value: string, options: { ttlMs: number }): Promise<boolean>;
 }
 
-/** A store in this process's memory. */
+/**
+ * A store in this process's memory (for tests, or to share one token between clients).
+ * @example
+ * const store = memoryStore();
+ * const a = new TokenClient({ clientId, clientSecret, store });
+ */
 export function memoryStore(): TokenStore;
-/** A Cloudflare Workers KV namespace binding (best-effort lease: KV is eventually consistent). */
+/**
+ * A Cloudflare Workers KV namespace binding. KV has no compare-and-swap and propagates
+ * in about 60 s, so its lease is best effort: at most one token request per location
+ * per propagation window. For one per fleet use {@link durableObjectStore}.
+ * @example
+ * const client = TokenClient.fromEnv(env, { store: kvStore(env.TOKENS), waitUntil: (p) => ctx.waitUntil(p) });
+ */
 export function kvStore(namespace: {
   get(key: string): Promise<string | null>;
   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<unknown>;
@@ -194,9 +205,18 @@ export interface DataCosmosCredentials {
   grant_type?: "client_credentials";
 }
 
-/** A DataCosmos token client: caches, renews before expiry, shares one request, retries. */
+/**
+ * A DataCosmos token client: caches, renews before expiry (serving the valid token while
+ * a renewal fails), shares one request between concurrent callers, retries.
+ * @example
+ * const client = new TokenClient({ clientId, clientSecret });
+ * const res = await client.fetch("https://app.open-cosmos.com/api/data/v0/stac/collections");
+ */
 export class TokenClient {
-  /** @throws {OAuthError} `invalid_config`, synchronously. */
+  /**
+   * Options are read once, as own properties; unknown options are rejected.
+   * @throws {OAuthError} `invalid_config`, synchronously (also for a getter or Proxy trap that throws).
+   */
   constructor(config: ClientConfig);
   /** From the DataCosmos credentials file (its text or the parsed object). */
   static fromCredentials(json: string | DataCosmosCredentials | object, overrides?: Partial<ClientConfig>): TokenClient;
@@ -229,10 +249,24 @@ export class TokenClient {
   free(): void;
 }
 
-/** One-shot: shares a module-level cache keyed by tokenUrl, clientId, audience, scope (and secret). */
+/**
+ * One-shot: the token for `config`, through a module-level cache (one per process,
+ * shared by the ESM and CJS copies) keyed by the options, the secret included, and
+ * the identity of `fetch` and `store`.
+ * @throws {OAuthError} (rejects; never throws synchronously) `invalid_config` or the exchange's error.
+ * @example
+ * const token = await getToken({ clientId, clientSecret });
+ */
 export function getToken(config: ClientConfig): Promise<string>;
 
-/** Every failure: branch on `code`. */
+/**
+ * Every failure: branch on `code`. `instanceof OAuthError` holds for errors of any copy
+ * of the package in the process (a `Symbol.for` brand). Never contains the secret.
+ * @example
+ * try { await client.getToken(); } catch (e) {
+ *   if (e instanceof OAuthError && e.code === "quota_exceeded") retryIn(e.retryAfterSeconds);
+ * }
+ */
 export class OAuthError extends Error {
   name: "OAuthError";
   /**
