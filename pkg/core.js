@@ -315,10 +315,9 @@ export function install(load, { keepAlive } = {}) {
 
 function define(w, runtimeKeepAlive) {
   const api = { keepAlive: runtimeKeepAlive };
-  const seed = () => {
-    const b = globalThis.crypto?.getRandomValues?.(new Uint32Array(2));
-    return b ? b[0] * 2 ** 21 + (b[1] >>> 11) : Math.random() * 2 ** 52;
-  };
+  // The engine's seed drives backoff jitter and lease ids: unpredictability is not
+  // needed, and Node loads WebCrypto lazily (about 1 ms of a cold start).
+  const seed = () => Math.random() * 2 ** 52;
   const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((id) => w.free(id)) : null;
 
   class TokenClient {
