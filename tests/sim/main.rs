@@ -210,6 +210,18 @@ struct Stats {
     stale_served: u64,
 }
 
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.steps += o.steps;
+        self.calls += o.calls;
+        self.requests += o.requests;
+        self.issued += o.issued;
+        self.redundant += o.redundant;
+        self.crashes += o.crashes;
+        self.stale_served += o.stale_served;
+    }
+}
+
 struct World {
     sc: Scenario,
     rng: Rng,
@@ -965,14 +977,7 @@ fn main() {
                     let mut t = Stats::default();
                     let mut seed = k;
                     while seed < seeds {
-                        let (st, _) = run_seed(seed, false);
-                        t.steps += st.steps;
-                        t.calls += st.calls;
-                        t.requests += st.requests;
-                        t.issued += st.issued;
-                        t.redundant += st.redundant;
-                        t.crashes += st.crashes;
-                        t.stale_served += st.stale_served;
+                        t.add(&run_seed(seed, false).0);
                         seed += threads;
                     }
                     t
@@ -983,15 +988,7 @@ fn main() {
         let mut failed = false;
         for h in handles {
             match h.join() {
-                Ok(t) => {
-                    all.steps += t.steps;
-                    all.calls += t.calls;
-                    all.requests += t.requests;
-                    all.issued += t.issued;
-                    all.redundant += t.redundant;
-                    all.crashes += t.crashes;
-                    all.stale_served += t.stale_served;
-                }
+                Ok(t) => all.add(&t),
                 Err(_) => failed = true,
             }
         }
