@@ -187,33 +187,96 @@ impl ConfigInput {
     }
 }
 
-/// A validated configuration.
+/// A validated configuration: made only by [`Config::new`] (or
+/// [`Config::datacosmos`]), so every value is valid; read it through its getters.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The client id (non-empty).
-    pub client_id: String,
+    client_id: String,
     /// The client secret (non-empty).
-    pub client_secret: ClientSecret,
+    client_secret: ClientSecret,
     /// The `audience` parameter, if sent.
-    pub audience: Option<String>,
+    audience: Option<String>,
     /// The token endpoint: `https:`, or `http:` on a loopback host.
-    pub token_url: String,
+    token_url: String,
     /// The `scope` parameter, if sent.
-    pub scope: Option<String>,
+    scope: Option<String>,
     /// More body parameters, in the order given.
-    pub extra_params: Vec<(String, String)>,
+    extra_params: Vec<(String, String)>,
     /// Client authentication.
-    pub auth_method: AuthMethod,
+    auth_method: AuthMethod,
     /// Body format.
-    pub body_encoding: BodyEncoding,
+    body_encoding: BodyEncoding,
     /// Renewal margin before expiry, in milliseconds.
-    pub refresh_leeway_ms: f64,
+    refresh_leeway_ms: f64,
     /// Per-attempt timeout in milliseconds.
-    pub timeout_ms: u32,
+    timeout_ms: u32,
     /// Retries after the first attempt.
-    pub max_retries: u32,
+    max_retries: u32,
     /// The negative cache's duration, in milliseconds.
-    pub negative_cache_ms: f64,
+    negative_cache_ms: f64,
+}
+
+impl Config {
+    /// The client id (non-empty).
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The client secret.
+    pub fn client_secret(&self) -> &ClientSecret {
+        &self.client_secret
+    }
+
+    /// The `audience` parameter, if sent.
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
+    /// The token endpoint: `https:`, or `http:` on a loopback host.
+    pub fn token_url(&self) -> &str {
+        &self.token_url
+    }
+
+    /// The `scope` parameter, if sent.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// More body parameters, in the order given.
+    pub fn extra_params(&self) -> &[(String, String)] {
+        &self.extra_params
+    }
+
+    /// Client authentication (RFC 6749 §2.3.1).
+    pub fn auth_method(&self) -> AuthMethod {
+        self.auth_method
+    }
+
+    /// Body format.
+    pub fn body_encoding(&self) -> BodyEncoding {
+        self.body_encoding
+    }
+
+    /// Renewal margin before expiry, in milliseconds.
+    pub fn refresh_leeway_ms(&self) -> f64 {
+        self.refresh_leeway_ms
+    }
+
+    /// Per-attempt timeout in milliseconds.
+    pub fn timeout_ms(&self) -> u32 {
+        self.timeout_ms
+    }
+
+    /// Retries after the first attempt.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The negative cache's duration, in milliseconds.
+    pub fn negative_cache_ms(&self) -> f64 {
+        self.negative_cache_ms
+    }
 }
 
 // The limits are spelled out in their messages (no integer formatting in the wasm).
@@ -460,16 +523,16 @@ mod tests {
     #[test]
     fn defaults_are_datacosmos() {
         let c = Config::new(input()).unwrap();
-        assert_eq!(c.token_url, DEFAULT_TOKEN_URL);
-        assert_eq!(c.audience.as_deref(), Some(DEFAULT_AUDIENCE));
-        assert_eq!(c.auth_method, AuthMethod::ClientSecretPost);
-        assert_eq!(c.body_encoding, BodyEncoding::Form);
-        assert_eq!(c.refresh_leeway_ms, 60_000.0);
-        assert_eq!(c.timeout_ms, 10_000);
-        assert_eq!(c.max_retries, 2);
+        assert_eq!(c.token_url(), DEFAULT_TOKEN_URL);
+        assert_eq!(c.audience(), Some(DEFAULT_AUDIENCE));
+        assert_eq!(c.auth_method(), AuthMethod::ClientSecretPost);
+        assert_eq!(c.body_encoding(), BodyEncoding::Form);
+        assert_eq!(c.refresh_leeway_ms(), 60_000.0);
+        assert_eq!(c.timeout_ms(), 10_000);
+        assert_eq!(c.max_retries(), 2);
         let d = Config::datacosmos("id", "s3cr3t").unwrap();
         assert_eq!(format!("{d:?}"), format!("{c:?}"));
-        assert!(d.client_secret.same_as(&c.client_secret));
+        assert!(d.client_secret.same_as(c.client_secret()));
         assert!(Config::datacosmos("", "s").is_err());
     }
 
@@ -480,13 +543,13 @@ mod tests {
             ..input()
         })
         .unwrap();
-        assert_eq!(c.audience, None);
+        assert_eq!(c.audience(), None);
         let c = Config::new(ConfigInput {
             audience: Audience::Value("api://x".into()),
             ..input()
         })
         .unwrap();
-        assert_eq!(c.audience.as_deref(), Some("api://x"));
+        assert_eq!(c.audience(), Some("api://x"));
         assert!(reason(Config::new(ConfigInput {
             audience: Audience::Value(String::new()),
             ..input()
@@ -569,8 +632,8 @@ mod tests {
             ..input()
         })
         .unwrap();
-        assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
-        assert_eq!(c.body_encoding, BodyEncoding::Json);
+        assert_eq!(c.auth_method(), AuthMethod::ClientSecretBasic);
+        assert_eq!(c.body_encoding(), BodyEncoding::Json);
         assert!(Config::new(ConfigInput {
             auth_method: Some("private_key_jwt".into()),
             ..input()
@@ -683,7 +746,7 @@ mod tests {
         .unwrap();
         let basic = crate::encoding::base64_encode(b"id:a+b%2Fc");
         assert_eq!(
-            c.client_secret.redact(&format!("got Basic {basic}")),
+            c.client_secret().redact(&format!("got Basic {basic}")),
             "got Basic [redacted]"
         );
     }

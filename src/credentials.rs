@@ -95,15 +95,12 @@ mod tests {
         )
         .unwrap();
         let c = Config::new(c).unwrap();
-        assert_eq!(c.client_id, "abc");
-        assert_eq!(c.client_secret.expose(), "shh");
-        assert_eq!(
-            c.audience.as_deref(),
-            Some("https://beeapp.open-cosmos.com")
-        );
+        assert_eq!(c.client_id(), "abc");
+        assert_eq!(c.client_secret().expose(), "shh");
+        assert_eq!(c.audience(), Some("https://beeapp.open-cosmos.com"));
         // grant_type and audience may be left out.
         let c = Config::new(creds(r#"{"client_id":"a","client_secret":"b"}"#).unwrap()).unwrap();
-        assert_eq!(c.audience.as_deref(), Some(crate::config::DEFAULT_AUDIENCE));
+        assert_eq!(c.audience(), Some(crate::config::DEFAULT_AUDIENCE));
     }
 
     #[test]

@@ -40,31 +40,31 @@ impl fmt::Debug for TokenRequest {
 /// `extraParams`. With `client_secret_basic` the id and secret are form-urlencoded,
 /// joined by `:` and Base64-encoded (RFC 6749 §2.3.1).
 pub fn build(config: &Config) -> TokenRequest {
-    let mut params: Vec<(&str, &str)> = Vec::with_capacity(6 + config.extra_params.len());
+    let mut params: Vec<(&str, &str)> = Vec::with_capacity(6 + config.extra_params().len());
     params.push(("grant_type", "client_credentials"));
     let mut headers = Vec::with_capacity(3);
-    match config.auth_method {
+    match config.auth_method() {
         AuthMethod::ClientSecretPost => {
-            params.push(("client_id", &config.client_id));
-            params.push(("client_secret", config.client_secret.expose()));
+            params.push(("client_id", config.client_id()));
+            params.push(("client_secret", config.client_secret().expose()));
         }
         AuthMethod::ClientSecretBasic => {
-            let credential = basic_credential(&config.client_id, config.client_secret.expose());
+            let credential = basic_credential(config.client_id(), config.client_secret().expose());
             headers.push(("authorization", "Basic ".to_owned() + &credential));
         }
     }
-    if let Some(a) = &config.audience {
+    if let Some(a) = &config.audience() {
         params.push(("audience", a));
     }
-    if let Some(s) = &config.scope {
+    if let Some(s) = &config.scope() {
         params.push(("scope", s));
     }
-    for (k, v) in &config.extra_params {
+    for (k, v) in config.extra_params() {
         params.push((k, v));
     }
 
     let mut body = String::with_capacity(256);
-    let content_type = match config.body_encoding {
+    let content_type = match config.body_encoding() {
         BodyEncoding::Form => {
             for (i, (k, v)) in params.iter().enumerate() {
                 if i > 0 {
@@ -93,7 +93,7 @@ pub fn build(config: &Config) -> TokenRequest {
     headers.push(("content-type", content_type.to_owned()));
     headers.push(("accept", "application/json".to_owned()));
     TokenRequest {
-        url: config.token_url.clone(),
+        url: config.token_url().to_owned(),
         headers,
         body,
     }

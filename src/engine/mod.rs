@@ -99,12 +99,12 @@ impl Policy {
     /// The policy of `config`, with `store` and a negative cache of `negative_cache_ms`.
     pub fn new(config: &Config, store: Option<StoreCaps>) -> Policy {
         Policy {
-            leeway_ms: config.refresh_leeway_ms,
-            timeout_ms: config.timeout_ms,
-            max_retries: config.max_retries,
-            negative_cache_ms: config.negative_cache_ms,
+            leeway_ms: config.refresh_leeway_ms(),
+            timeout_ms: config.timeout_ms(),
+            max_retries: config.max_retries(),
+            negative_cache_ms: config.negative_cache_ms(),
             store,
-            secret: config.client_secret.clone(),
+            secret: config.client_secret().clone(),
         }
     }
 

@@ -51,10 +51,10 @@ fn freed() -> String {
 fn store_parts(c: &Config) -> String {
     let mut key = String::with_capacity(128);
     for (i, part) in [
-        c.token_url.as_str(),
-        &c.client_id,
-        c.audience.as_deref().unwrap_or("\u{1}"),
-        c.scope.as_deref().unwrap_or("\u{1}"),
+        c.token_url(),
+        c.client_id(),
+        c.audience().unwrap_or("\u{1}"),
+        c.scope().unwrap_or("\u{1}"),
     ]
     .into_iter()
     .enumerate()
@@ -114,7 +114,7 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
             return error_out(&e);
         }
     };
-    let store_ms = f64::from(config.timeout_ms.min(1000));
+    let store_ms = f64::from(config.timeout_ms().min(1000));
     let caps = js.store.map(|(atomic_add, delete)| StoreCaps {
         atomic_add,
         delete,
@@ -140,12 +140,12 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
     out.push_str("},\"key\":");
     json_string_into(&mut out, &store_parts(&config));
     out.push_str(",\"timeoutMs\":");
-    push_decimal(&mut out, u64::from(config.timeout_ms));
+    push_decimal(&mut out, u64::from(config.timeout_ms()));
     out.push_str(",\"storeMs\":");
     push_decimal(&mut out, store_ms as u64);
-    let mut quota_key = config.token_url.clone();
+    let mut quota_key = config.token_url().to_owned();
     quota_key.push('\0');
-    quota_key.push_str(&config.client_id);
+    quota_key.push_str(config.client_id());
     let mut engine = Engine::new(Policy::new(&config, caps), seed.to_bits());
     let id = {
         let slots = &SLOTS.0;

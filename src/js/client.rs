@@ -112,7 +112,7 @@ impl TokenClient {
                     timer: None,
                 }),
                 request: request::build(&config),
-                timeout_ms: config.timeout_ms,
+                timeout_ms: config.timeout_ms(),
             }),
         }
     }
