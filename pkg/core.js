@@ -41,6 +41,17 @@ Object.defineProperty(OAuthError.prototype, BRAND, { value: true });
 
 const invalid = (message) => new OAuthError("invalid_config", `invalid config: ${message}`);
 
+// `err.cause` of a network_error: what the runtime threw, as a new Error with the
+// engine's redacted text, its name and its code (e.g. ECONNREFUSED); never the original
+// object, whose message or properties could hold anything.
+function causeOf(e, message) {
+  const c = new Error(message.replace(/^network error: /, ""));
+  c.name = typeof e?.name === "string" ? e.name : "Error";
+  const code = e?.cause?.code ?? e?.code;
+  if (typeof code === "string") c.code = code;
+  return c;
+}
+
 function toError(e) {
   const f = (k) => field(e, k);
   const err = new OAuthError(f("code"), f("message"), f("status"), f("description"), f("uri"));
@@ -111,7 +122,13 @@ function encode(members) {
 
 function readOptions(cfg, what = "config") {
   if (cfg === undefined || cfg === null) return { doc: "{}", js: Object.create(null) };
-  if (typeof cfg !== "object" || Array.isArray(cfg)) throw invalid(`the ${what} must be an object`);
+  let array;
+  try {
+    array = Array.isArray(cfg); // throws for a revoked Proxy
+  } catch {
+    throw invalid(`the ${what} could not be read`);
+  }
+  if (typeof cfg !== "object" || array) throw invalid(`the ${what} must be an object`);
   const members = own(cfg, what);
   const js = Object.create(null);
   for (const k of JS_SIDE) if (k in members) js[k] = members[k];
@@ -127,7 +144,12 @@ const HEADERS = ["auth0-client-quota-limit", "auth0-organization-quota-limit",
 // HTTP dates (RFC 9110 §5.6.7) are parsed by the runtime; what to do with them is the
 // engine's. A number too large, or a date past what Date can hold (a year of six or
 // more digits), is the largest value (RFC 9111 §1.2.2), never "absent".
+// The three forms of RFC 9110 §5.6.7 only (Date.parse alone reads "5.5" or "-5" as
+// dates): IMF-fixdate, obsolete RFC 850, and asctime.
+const HTTP_DATE = /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4,} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2,} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4,})$/;
+
 function httpDate(v) {
+  if (!HTTP_DATE.test(v)) return undefined;
   const t = Date.parse(v);
   return t === t ? t : /\d{6}/.test(v) ? Number.MAX_VALUE : undefined;
 }
@@ -187,7 +209,7 @@ async function attempt(fetchFn, req, ms) {
   try {
     res = await fetchFn(req.url, { method: "POST", headers: req.headers, body: req.body, redirect: "manual", signal });
   } catch (e) {
-    throw [signal.aborted, describe(e)];
+    throw [signal.aborted, describe(e), e];
   }
   if (!res || typeof res.status !== "number") throw [false, "fetch did not return a Response"];
   const h = Object.create(null);
@@ -213,8 +235,8 @@ async function attempt(fetchFn, req, ms) {
 // same + ":lease" and + ":quota". Entry values: "v1." + base64url(iv || AES-256-GCM(entry, aad = key)),
 // the AES key derived by HKDF-SHA-256 from the secret: the store never holds the secret,
 // the client id or the token in clear, and a value that does not unseal is a miss.
-// Lease and quota values are not secret (a random id and an expiry; when a quota block
-// ends) and are stored as they are.
+// Quota values (when a block ends) are sealed too, so only holders of the secret can
+// block the fleet; lease values (a random id and an expiry) are stored as they are.
 
 const enc = new TextEncoder();
 const SALT = enc.encode("datacosmos-auth/store/v1");
@@ -323,7 +345,7 @@ function define(w, runtimeKeepAlive) {
   class TokenClient {
     #id; #req; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
     #until = 0; #tokenP; #infoP; #headerP; #join = -1; #waiters = new Map(); #timer; #timerAt = null;
-    #idle = null; #freed = false;
+    #idle = null; #freed = false; #cause;
 
     constructor(config, from) {
       let made;
@@ -332,9 +354,9 @@ function define(w, runtimeKeepAlive) {
       } else {
         if (config === undefined || config === null) throw invalid("a config object is required");
         const { doc, js } = readOptions(config);
-        made = { out: JSON.parse(w.create(0, doc, "", seed())), js, secret: secretOf(config) };
+        made = { out: JSON.parse(w.create(0, doc, "", seed())), js };
       }
-      const { out, js, secret } = made;
+      const { out, js } = made;
       if (field(out, "error")) throw toError(out.error);
       this.#id = out.id;
       this.#req = { url: out.request.url, headers: Object.fromEntries(out.request.headers), body: out.request.body };
@@ -345,7 +367,8 @@ function define(w, runtimeKeepAlive) {
       this.#waitUntil = js.waitUntil;
       if (js.store) {
         this.#store = js.store;
-        this.#seal = sealer(secret, out.key);
+        // The secret the engine validated (create() returns it only with a store).
+        this.#seal = sealer(field(out, "seal"), out.key);
         this.#keys = this.#seal.keys;
       }
       finalizer?.register(this, out.id, this);
@@ -384,7 +407,7 @@ function define(w, runtimeKeepAlive) {
           throw invalid("reading the environment is not permitted (Deno: --allow-env)");
         }
       }
-      return fromBase(2, JSON.stringify(values), overrides, values);
+      return fromBase(2, JSON.stringify(values), overrides);
     }
 
     /** The access token: cached; concurrent callers share one request. */
@@ -412,7 +435,9 @@ function define(w, runtimeKeepAlive) {
     async fetch(input, init) {
       const fetchFn = this.#fetchFn();
       const isRequest = typeof Request !== "undefined" && input instanceof Request;
-      const body = init && hasOwn(init, "body") ? init.body : isRequest && input.body !== null ? input.body : undefined;
+      // A Request's own body is replayed through input.clone() (below); a body given in
+      // init must be one of the replayable kinds.
+      const body = init && hasOwn(init, "body") ? init.body : undefined;
       const replay = replayable(body) && !(isRequest && input.bodyUsed);
       const send = (info, last) => {
         const headers = new Headers(field(init, "headers") ?? (isRequest ? input.headers : undefined));
@@ -442,8 +467,15 @@ function define(w, runtimeKeepAlive) {
       if (this.#freed) return;
       this.#freed = true;
       this.#memo(null);
+      this.#join = -1;
+      clearTimeout(this.#timer);
       finalizer?.unregister(this);
       w.free(this.#id);
+      // Callers waiting on a flight of this client would wait forever: its outcomes are
+      // no longer reported.
+      for (const root of this.#waiters.values()) root.reject(freed());
+      this.#waiters.clear();
+      this.#idle?.();
     }
 
     #fetchFn() {
@@ -465,6 +497,7 @@ function define(w, runtimeKeepAlive) {
 
     // A call: the memo's token, the flight to join, or the engine's verdict.
     #info(options) {
+      if (this.#freed) return Promise.reject(freed());
       const signal = field(options, "signal");
       if (signal?.aborted) return Promise.reject(aborted());
       const now = Date.now();
@@ -551,8 +584,10 @@ function define(w, runtimeKeepAlive) {
       const root = this.#waiters.get(flight);
       if (!root) return;
       this.#waiters.delete(flight);
-      if (token) root.resolve(Object.freeze(token));
-      else root.reject(toError(error));
+      if (token) return root.resolve(Object.freeze(token));
+      const err = toError(error);
+      if (err.code === "network_error" && this.#cause) err.cause = causeOf(this.#cause, err.message);
+      root.reject(err);
     }
 
     #report(json) {
@@ -565,7 +600,8 @@ function define(w, runtimeKeepAlive) {
         const [status, headers, body] = await attempt(this.#fetchFn(), this.#req, this.#timeoutMs);
         out = () => w.answer(this.#id, Date.now(), op, status, headers, body ?? undefined);
       } catch (e) {
-        const [timedOut, message] = Array.isArray(e) ? e : [false, describe(e)];
+        const [timedOut, message, original] = Array.isArray(e) ? e : [false, describe(e), e];
+        this.#cause = timedOut ? undefined : original;
         out = () => w.outcome(this.#id, Date.now(), op, timedOut ? 1 : 0, message);
       }
       this.#report(out());
@@ -580,7 +616,7 @@ function define(w, runtimeKeepAlive) {
       try {
         const key = (await this.#keys).keys[k];
         const v = await this.#storeCall(() => this.#store.get(key));
-        text = v === null || v === undefined ? undefined : k === 0 ? (await this.#seal.unseal(key, v)) ?? undefined : typeof v === "string" ? v : undefined;
+        text = v === null || v === undefined ? undefined : k !== 1 ? (await this.#seal.unseal(key, v)) ?? undefined : typeof v === "string" ? v : undefined;
       } catch {
         kind = 6;
       }
@@ -602,7 +638,7 @@ function define(w, runtimeKeepAlive) {
       let kind = 5;
       try {
         const key = (await this.#keys).keys[k];
-        const v = k === 0 ? await this.#seal.seal(key, value) : value;
+        const v = k !== 1 ? await this.#seal.seal(key, value) : value;
         const write = this.#storeCall(() => this.#store.put(key, v, { expirationTtl: ttl })).catch(() => { kind = 6; });
         // The entry's write may be handed to waitUntil; a lease write is read back at
         // once, so it is awaited.
@@ -664,32 +700,11 @@ function define(w, runtimeKeepAlive) {
   }
 
   const aborted = () => new OAuthError("aborted", "the caller aborted the wait for a token");
+  const freed = () => invalid("this TokenClient was freed");
 
-  // The secret, for sealing the store (never sent anywhere else from here).
-  function secretOf(cfg) {
-    try {
-      const d = Reflect.getOwnPropertyDescriptor(cfg, "clientSecret");
-      return d && typeof d.value === "string" ? d.value : "";
-    } catch {
-      return "";
-    }
-  }
-
-  function fromBase(kind, base, overrides, env) {
+  function fromBase(kind, base, overrides) {
     const { doc, js } = readOptions(overrides, "overrides");
-    const out = JSON.parse(w.create(kind, doc, base, seed()));
-    let secret = "";
-    if (overrides) secret = secretOf(overrides);
-    if (!secret && kind === 1) {
-      try {
-        const c = JSON.parse(base);
-        secret = typeof field(c, "client_secret") === "string" ? c.client_secret : "";
-      } catch {
-        // create() reported it.
-      }
-    }
-    if (!secret && env) secret = env.DATACOSMOS_CLIENT_SECRET || env.AUTHENTICATION__CLIENT_SECRET || "";
-    return new TokenClient(undefined, { out, js, secret });
+    return new TokenClient(undefined, { out: JSON.parse(w.create(kind, doc, base, seed())), js });
   }
 
   // The one-shot getToken(config): a module-level cache of clients, reused only for
@@ -700,7 +715,8 @@ function define(w, runtimeKeepAlive) {
       if (config === undefined || config === null) throw invalid("a config object is required");
       const { doc, js } = readOptions(config);
       const hit = shared.get(doc);
-      if (hit && hit.js.fetch === js.fetch && hit.js.store === js.store) return hit.client.getToken();
+      // Functions and the store are compared by identity (the document only says "function").
+      if (hit && [...JS_SIDE].every((k) => hit.js[k] === js[k])) return hit.client.getToken();
       const client = new TokenClient(config);
       if (shared.size >= 32) shared.delete(shared.keys().next().value);
       shared.set(doc, { client, js });
@@ -708,6 +724,13 @@ function define(w, runtimeKeepAlive) {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  // `using client = new TokenClient(...)` (explicit resource management) frees it.
+  if (typeof Symbol.dispose === "symbol") {
+    Object.defineProperty(TokenClient.prototype, Symbol.dispose, {
+      value() { this.free(); }, writable: true, configurable: true,
+    });
   }
 
   api.TokenClient = TokenClient;

@@ -169,6 +169,12 @@ export function createProxy({ client, target, prefix = "", cors = [], allowHost,
     if (origin !== undefined && corsOrigin === null && origin !== self) {
       return reply(res, 403, { error: "forbidden", error_description: "datacosmos-auth proxy: pages of this Origin may not use the token" });
     }
+    // A cross-site GET without Origin (an <img> or <script> of another page) still says
+    // where it comes from in Sec-Fetch-Site (fetch metadata); tools send none.
+    const site = req.headers["sec-fetch-site"];
+    if (origin === undefined && (site === "cross-site" || site === "same-site")) {
+      return reply(res, 403, { error: "forbidden", error_description: "datacosmos-auth proxy: requests from other sites may not use the token" });
+    }
     if (req.method === "OPTIONS" && corsOrigin !== null && req.headers["access-control-request-method"] !== undefined) {
       res.writeHead(204, {
         "access-control-allow-origin": corsOrigin,

@@ -685,7 +685,9 @@ impl Engine {
             Step::QuotaRead => {
                 if let Outcome::Value(Some(v)) = outcome {
                     if let Some(until) = crate::encoding::parse_digits(v) {
-                        self.quota_until = self.quota_until.max(until as f64);
+                        // Never longer than a block this client could have been told.
+                        let latest = now_ms + quota::MAX_BLOCK_SECONDS as f64 * 1000.0;
+                        self.quota_until = self.quota_until.max((until as f64).min(latest));
                     }
                 }
                 self.send_now(&mut f, now_ms);
@@ -1079,6 +1081,22 @@ impl Engine {
             ),
         };
         match result {
+            // Expired on arrival (`expires_in: 0`, a JWT `exp` already past): never
+            // handed out, and not retried (the server would answer the same).
+            Ok(token) if token.expires_at_ms <= now_ms => {
+                let status = match outcome {
+                    Outcome::Answer { status, .. } => status,
+                    _ => 200,
+                };
+                self.fail(
+                    f,
+                    now_ms,
+                    Error::InvalidResponse {
+                        status,
+                        reason: "the token had expired when it arrived",
+                    },
+                )
+            }
             Ok(token) => self.obtained(f, now_ms, token),
             Err(err) => {
                 if is_negative(&err) || now_ms < self.quota_until {

@@ -79,13 +79,18 @@ pub fn parse_rate_limit(limit: &str, remaining: &str, reset: &str, now_ms: f64) 
     })
 }
 
+/// The longest block believed, in seconds: one day, Auth0's longest bucket (`per_day`).
+/// A server (or whoever can write the shared store) cannot stop a fleet for longer.
+pub const MAX_BLOCK_SECONDS: u64 = 86_400;
+
 /// Until when (ms since the epoch) no request may be made: the latest reset among the
-/// buckets that read `remaining: 0`, or `None` when every bucket has requests left.
+/// buckets that read `remaining: 0` (each at most [`MAX_BLOCK_SECONDS`]), or `None` when
+/// every bucket has requests left.
 pub fn blocked_until(buckets: &[Bucket], now_ms: f64) -> Option<f64> {
     buckets
         .iter()
         .filter(|b| b.remaining == 0)
-        .map(|b| now_ms + (b.reset_seconds as f64) * 1000.0)
+        .map(|b| now_ms + (b.reset_seconds.min(MAX_BLOCK_SECONDS) as f64) * 1000.0)
         .reduce(f64::max)
 }
 
@@ -144,7 +149,7 @@ mod tests {
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].limit, u64::MAX);
         assert_eq!(b[0].reset_seconds, u64::MAX);
-        assert!(blocked_until(&b, 0.0).unwrap() > 1e18);
+        assert_eq!(blocked_until(&b, 0.0), Some(86_400_000.0), "at most a day");
         assert!(parse_quota_header("").is_empty());
     }
 

@@ -668,3 +668,20 @@ fn a_quota_block_reaches_other_clients_through_the_store() {
     b.call(T0 + 30.0);
     assert_eq!(sent(&drain(&mut b)), None, "no request from then on either");
 }
+
+#[test]
+fn a_token_expired_on_arrival_is_never_handed_out() {
+    // expires_in 0 (found by the fresh-eyes review): the token expires as it arrives.
+    let mut e = Engine::new(policy(60.0, 2, None), 1);
+    assert!(matches!(e.call(T0), Verdict::Wait(_)));
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(
+        T0 + 5.0,
+        op,
+        ok(r#"{"access_token":"zero","expires_in":0}"#),
+    );
+    let actions = drain(&mut e);
+    assert_eq!(settled(&actions), vec![Err("invalid_response".to_owned())]);
+    assert_eq!(sent(&actions), None, "not retried");
+    assert!(e.token().is_none());
+}

@@ -143,6 +143,12 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
     push_decimal(&mut out, u64::from(config.timeout_ms()));
     out.push_str(",\"storeMs\":");
     push_decimal(&mut out, store_ms as u64);
+    if caps.is_some() {
+        // The store is sealed with exactly the secret validated here: the driver does
+        // not read it again (a getter may answer differently the second time).
+        out.push_str(",\"seal\":");
+        json_string_into(&mut out, config.client_secret().expose());
+    }
     let mut quota_key = config.token_url().to_owned();
     quota_key.push('\0');
     quota_key.push_str(config.client_id());

@@ -231,3 +231,21 @@ describe('secrets never leak', { timeout: 30_000 }, () => {
     assert.equal(err.description, 'rejected Authorization: Basic [redacted]');
   });
 });
+
+test('a network error keeps its cause: a new Error with the runtime\'s name and code, the secret redacted', async () => {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const { port } = probe.address();
+  await new Promise((r) => probe.close(r)); // nothing listens there now
+  const secret = 'cause-s3cret-value';
+  const client = new TokenClient({ clientId: 'a', clientSecret: secret, tokenUrl: `http://127.0.0.1:${port}/t`, maxRetries: 0 });
+  const err = await client.getToken().then(() => assert.fail('no token'), (e) => e);
+  assert.equal(err.code, 'network_error');
+  assert.ok(err.cause instanceof Error, 'err.cause is an Error');
+  assert.equal(err.cause.code, 'ECONNREFUSED');
+  assert.equal(err.cause.name, 'TypeError', "what Node's fetch throws");
+  for (const text of [err.message, err.cause.message, String(err.cause), err.cause.stack, JSON.stringify(err)]) {
+    assert.ok(!text.includes(secret), text);
+  }
+});

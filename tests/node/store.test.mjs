@@ -237,3 +237,18 @@ describe('TokenStore', { timeout: 20_000 }, () => {
     }
   });
 });
+
+describe('the store is sealed with the secret the options reader read', () => {
+  test('a clientSecret getter: a wrong secret does not unseal the right one\'s entry (found by review)', async () => {
+    const store = memoryStore();
+    const withGetter = (secret) => Object.defineProperty({ clientId: dave.clientId, tokenUrl: demo.tokenUrl, store, maxRetries: 0 },
+      'clientSecret', { get: () => secret, enumerable: true });
+    const right = await new TokenClient(withGetter(dave.clientSecret)).getToken();
+    const before = demo.tokenRequests();
+    const wrong = await new TokenClient(withGetter('attacker-guess')).getToken().then(() => 'token', (e) => e.code);
+    assert.notEqual(wrong, 'token', 'the guessed secret got no token');
+    assert.equal(demo.tokenRequests() - before, 1, 'it asked the server (and was refused)');
+    const again = await new TokenClient(withGetter(dave.clientSecret)).getToken();
+    assert.equal(again, right, 'the right secret still reads its entry');
+  });
+});

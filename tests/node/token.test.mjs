@@ -286,3 +286,21 @@ describe('one-shot getToken(config)', { timeout: 20_000 }, () => {
     assert.equal(params.audience, DEFAULT_AUDIENCE);
   });
 });
+
+test('free() while a request is in flight: its callers and later calls reject with invalid_config (found by review)', async () => {
+  const { createServer } = await import('node:http');
+  const silent = createServer(() => {}); // reads the request, never answers
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const client = new TokenClient(config({ tokenUrl: `http://127.0.0.1:${silent.address().port}/t`, timeoutMs: 2000, maxRetries: 0 }));
+    const pending = client.getToken();
+    const joined = client.getToken();
+    client.free();
+    for (const p of [pending, joined, client.getToken(), client.authorizationHeader()]) {
+      await assert.rejects(p, (e) => e instanceof OAuthError && e.code === 'invalid_config' && /freed/.test(e.message));
+    }
+  } finally {
+    silent.closeAllConnections();
+    await new Promise((r) => silent.close(r));
+  }
+});

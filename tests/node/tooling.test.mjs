@@ -300,6 +300,17 @@ describe('datacosmos-auth proxy', { timeout: 120_000 }, () => {
     assert.equal(resource.seen.length - from, 1);
   });
 
+  test('a cross-site request without Origin (an <img> of another page) is refused by its Sec-Fetch-Site', async () => {
+    const from = resource.seen.length;
+    for (const site of ['cross-site', 'same-site']) {
+      const res = await request(proxy.url, '/api/data/v0/stac/collections', { headers: { 'sec-fetch-site': site } });
+      assert.equal(res.status, 403, site);
+    }
+    const tool = await request(proxy.url, '/api/data/v0/stac/collections', { headers: { 'sec-fetch-site': 'none' } });
+    assert.equal(tool.status, 200, 'a typed URL or a tool still works');
+    assert.equal(resource.seen.length - from, 1);
+  });
+
   test('a Host that is not loopback is refused (DNS rebinding)', async () => {
     const from = resource.seen.length;
     const res = await request(proxy.url, '/api/data/v0/stac/collections', { headers: { host: 'rebound.example:8787' } });

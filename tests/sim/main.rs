@@ -855,13 +855,22 @@ impl World {
             );
         }
         if hit(sc.p_bad) {
+            // A broken body, or a token that expires as it arrives (expires_in 0).
+            let body = if self.rng.chance(0.5) {
+                "{\"access_token\": 42".to_owned()
+            } else {
+                format!(
+                    r#"{{"access_token":"tok-0-{}","expires_in":0}}"#,
+                    now as u64
+                )
+            };
             return self.complete_later(
                 c,
                 op,
                 latency,
                 Out::Answer {
                     status: 200,
-                    body: "{\"access_token\": 42".into(),
+                    body,
                     retry_after: None,
                     quota: None,
                 },
