@@ -669,7 +669,7 @@ function define(w, runtimeKeepAlive) {
         // create() reported it.
       }
     }
-    if (!secret && env) secret = env.DATACOSMOS_CLIENT_SECRET || env.AUTHENTICATION__CLIENT_SECRET || "";
+    if (!secret && env) secret = env.DATACOSMOS_CLIENT_SECRET || env.AUTHENTICATION__CLIENT_SECRET || env.OC_AUTH_CLIENT_SECRET || "";
     return new TokenClient(undefined, { out, js, secret });
   }
 
