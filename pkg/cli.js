@@ -50,8 +50,11 @@ proxy:
   -v, --version       show the version
 
 Environment: DATACOSMOS_CLIENT_ID, DATACOSMOS_CLIENT_SECRET, DATACOSMOS_AUDIENCE,
-DATACOSMOS_TOKEN_URL, DATACOSMOS_SCOPE (or the SDK's AUTHENTICATION__* names).
-DATACOSMOS_TOKEN_URL and DATACOSMOS_SCOPE also apply with --credentials.
+DATACOSMOS_TOKEN_URL, DATACOSMOS_SCOPE (or the SDK's AUTHENTICATION__* names, then
+OC_AUTH_CLIENT_ID, OC_AUTH_CLIENT_SECRET). DATACOSMOS_TOKEN_URL and DATACOSMOS_SCOPE
+also apply with --credentials. Without client credentials (variables or a file), a
+static token from DATACOSMOS_USER_TOKEN, else DATACOSMOS_ACCESS_TOKEN, is used as it
+is until its JWT exp (then exit 1, token_expired).
 
 Exit status: 0 success; 1 OAuth, HTTP or network error; 2 bad usage, missing or
 unreadable credentials, invalid config. exec: the command's status (128 + signal
@@ -92,6 +95,8 @@ const LATER = new Set(["login", "logout"]);
 const ID_VARS = ["DATACOSMOS_CLIENT_ID", "AUTHENTICATION__CLIENT_ID", "OC_AUTH_CLIENT_ID"];
 /** Never passed to `exec`'s command. */
 const SECRET_VARS = ["DATACOSMOS_CLIENT_SECRET", "AUTHENTICATION__CLIENT_SECRET", "OC_AUTH_CLIENT_SECRET"];
+/** A static token (API.md fromEnv): used when no client credentials are found. */
+const TOKEN_VARS = ["DATACOSMOS_USER_TOKEN", "DATACOSMOS_ACCESS_TOKEN"];
 const DEFAULT_FILE = "data_cosmos_api_credentials.json";
 
 // Everything printed goes through `clean`: the secret's forms redacted, then control
@@ -184,7 +189,11 @@ function makeClient(values, overrides = {}) {
     learnSecrets(text);
     return TokenClient.fromCredentials(text, overrides);
   }
-  if (!fromEnv) throw new Usage("no credentials: pass --credentials FILE or set DATACOSMOS_CLIENT_ID and DATACOSMOS_CLIENT_SECRET");
+  if (!fromEnv && !TOKEN_VARS.some(env)) {
+    throw new Usage("no credentials: pass --credentials FILE, set DATACOSMOS_CLIENT_ID and DATACOSMOS_CLIENT_SECRET, or set DATACOSMOS_USER_TOKEN");
+  }
+  // A static token (fromEnv decides: client credentials win) has no endpoint response.
+  if (!fromEnv && values.json) throw new Usage("--json prints the token endpoint's response; a static token has none");
   learnSecrets(null);
   return TokenClient.fromEnv(undefined, overrides);
 }

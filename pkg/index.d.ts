@@ -222,8 +222,16 @@ export class TokenClient {
   static fromCredentials(json: string | DataCosmosCredentials | object, overrides?: Partial<ClientConfig>): TokenClient;
   /**
    * From `DATACOSMOS_CLIENT_ID`, `DATACOSMOS_CLIENT_SECRET`, `DATACOSMOS_AUDIENCE`,
-   * `DATACOSMOS_TOKEN_URL`, `DATACOSMOS_SCOPE` (or the SDK's `AUTHENTICATION__*`).
+   * `DATACOSMOS_TOKEN_URL`, `DATACOSMOS_SCOPE` (or the SDK's `AUTHENTICATION__*`, then
+   * `OC_AUTH_CLIENT_ID` / `OC_AUTH_CLIENT_SECRET`).
    * Without `env`: `Deno.env` or `process.env`. In a Worker pass the `env` binding.
+   *
+   * Without client credentials, a static token from `DATACOSMOS_USER_TOKEN`, else
+   * `DATACOSMOS_ACCESS_TOKEN`, is served as it is, never requested or stored: until
+   * its JWT `exp` (`expiresAt`; an opaque token: `8640000000000000`, never), then every
+   * call rejects with `token_expired`. Client credentials, when both are set, win.
+   * @throws {OAuthError} `invalid_config`: neither credentials nor a static token, only
+   * one of client id and secret, or anything the constructor rejects.
    */
   static fromEnv(env?: Record<string, string | undefined> | object, overrides?: Partial<ClientConfig>): TokenClient;
   /**

@@ -159,6 +159,9 @@ pub struct ConfigInput {
     /// Seconds during which `invalid_client`, `unauthorized_client` and `access_denied`
     /// are answered without a request.
     pub negative_cache_seconds: Option<f64>,
+    /// A static access token (`fromEnv` only): used when neither a client id nor a
+    /// secret is given.
+    pub access_token: Option<String>,
 }
 
 impl ConfigInput {
@@ -178,7 +181,8 @@ impl ConfigInput {
             refresh_leeway_seconds,
             timeout_ms,
             max_retries,
-            negative_cache_seconds
+            negative_cache_seconds,
+            access_token
         );
         if overrides.audience != Audience::Default {
             self.audience = overrides.audience;
@@ -215,6 +219,9 @@ pub struct Config {
     max_retries: u32,
     /// The negative cache's duration, in milliseconds.
     negative_cache_ms: f64,
+    /// A static token, served as it is until its JWT `exp` (then `client_id` and
+    /// `client_secret` are empty and nothing is ever sent).
+    access_token: Option<String>,
 }
 
 impl Config {
@@ -277,6 +284,12 @@ impl Config {
     pub fn negative_cache_ms(&self) -> f64 {
         self.negative_cache_ms
     }
+
+    /// The static token (`DATACOSMOS_USER_TOKEN`, `DATACOSMOS_ACCESS_TOKEN`), if this
+    /// config serves one instead of asking a token endpoint.
+    pub fn access_token(&self) -> Option<&str> {
+        self.access_token.as_deref()
+    }
 }
 
 // The limits are spelled out in their messages (no integer formatting in the wasm).
@@ -313,14 +326,27 @@ impl Config {
     /// [`Error::InvalidConfig`] naming the first problem; the message never holds the
     /// secret.
     pub fn new(input: ConfigInput) -> Result<Config, Error> {
+        // A static token only without client credentials (they win; one of the two is
+        // "required" below).
+        let static_token = input.client_id.is_none() && input.client_secret.is_none();
+        let access_token = input.access_token.filter(|_| static_token);
+        if access_token.as_deref().is_some_and(|t| !is_vschar(t)) {
+            // The text of the token response's check (one string in the wasm).
+            return Err(Error::config(
+                "access_token has characters outside RFC 6749 VSCHAR",
+            ));
+        }
+        let static_token = access_token.is_some();
         let client_id = match input.client_id {
             Some(id) if !id.is_empty() => id,
             Some(_) => return Err(Error::config("clientId must not be empty")),
+            None if static_token => String::new(),
             None => return Err(Error::config("clientId is required")),
         };
         let mut client_secret = match input.client_secret {
             Some(s) if !s.expose().is_empty() => s,
             Some(_) => return Err(Error::config("clientSecret must not be empty")),
+            None if static_token => ClientSecret::new(""),
             None => return Err(Error::config("clientSecret is required")),
         };
         client_secret.bind_client_id(&client_id);
@@ -410,8 +436,14 @@ impl Config {
             timeout_ms: timeout as u32,
             max_retries: retries as u32,
             negative_cache_ms: negative * 1000.0,
+            access_token,
         })
     }
+}
+
+/// Whether `s` is a non-empty RFC 6749 VSCHAR string (Appendix A.12): an access token.
+pub fn is_vschar(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
 /// Checks a token endpoint URL: absolute `https:` (or `http:` for a loopback host),

@@ -41,22 +41,30 @@ pub fn from_credentials(obj: &Object) -> Result<ConfigInput, Error> {
     })
 }
 
-/// The variables [`from_env`] reads, each with its fallback from the official
-/// DataCosmos Python SDK.
-pub const ENV_VARS: [(&str, Option<&str>); 5] = [
-    ("DATACOSMOS_CLIENT_ID", Some("AUTHENTICATION__CLIENT_ID")),
-    (
+/// The variables [`from_env`] reads, each followed by its fallbacks, in order: the
+/// official DataCosmos Python SDK's names (`AUTHENTICATION__*`), then the names its
+/// README gives (`OC_AUTH_*`); the static token (the SDK's `token` mode, then the
+/// DataCosmos docs' shell variable).
+pub const ENV_VARS: [&[&str]; 6] = [
+    &[
+        "DATACOSMOS_CLIENT_ID",
+        "AUTHENTICATION__CLIENT_ID",
+        "OC_AUTH_CLIENT_ID",
+    ],
+    &[
         "DATACOSMOS_CLIENT_SECRET",
-        Some("AUTHENTICATION__CLIENT_SECRET"),
-    ),
-    ("DATACOSMOS_AUDIENCE", Some("AUTHENTICATION__AUDIENCE")),
-    ("DATACOSMOS_TOKEN_URL", Some("AUTHENTICATION__TOKEN_URL")),
-    ("DATACOSMOS_SCOPE", None),
+        "AUTHENTICATION__CLIENT_SECRET",
+        "OC_AUTH_CLIENT_SECRET",
+    ],
+    &["DATACOSMOS_AUDIENCE", "AUTHENTICATION__AUDIENCE"],
+    &["DATACOSMOS_TOKEN_URL", "AUTHENTICATION__TOKEN_URL"],
+    &["DATACOSMOS_SCOPE"],
+    &["DATACOSMOS_USER_TOKEN", "DATACOSMOS_ACCESS_TOKEN"],
 ];
 
-/// Reads `DATACOSMOS_CLIENT_ID`, `DATACOSMOS_CLIENT_SECRET`, `DATACOSMOS_AUDIENCE`,
-/// `DATACOSMOS_TOKEN_URL` and `DATACOSMOS_SCOPE` through `get`, each falling back to
-/// the SDK's `AUTHENTICATION__*` name. Empty values count as unset.
+/// Reads the [`ENV_VARS`] through `get`: each option from the first of its names that
+/// is set; empty values count as unset. Whether the static token is used is decided
+/// by [`crate::config::Config::new`] (client credentials win).
 pub fn from_env(get: impl Fn(&str) -> Option<String>) -> ConfigInput {
     from_env_dyn(&get)
 }
@@ -64,9 +72,9 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> ConfigInput {
 /// [`from_env`] compiled once, whatever the caller's closure type.
 fn from_env_dyn(get: &dyn Fn(&str) -> Option<String>) -> ConfigInput {
     let read = |i: usize| {
-        let (name, fallback) = ENV_VARS[i];
-        let get = |n: &str| get(n).filter(|v| !v.is_empty());
-        get(name).or_else(|| fallback.and_then(get))
+        ENV_VARS[i]
+            .iter()
+            .find_map(|n| get(n).filter(|v| !v.is_empty()))
     };
     ConfigInput {
         client_id: read(0),
@@ -74,6 +82,7 @@ fn from_env_dyn(get: &dyn Fn(&str) -> Option<String>) -> ConfigInput {
         audience: read(2).map_or(Audience::Default, Audience::Value),
         token_url: read(3),
         scope: read(4),
+        access_token: read(5),
         ..ConfigInput::default()
     }
 }
@@ -83,6 +92,16 @@ mod tests {
     use super::*;
     use crate::json::parse_object;
     use crate::Config;
+
+    /// An environment of these variables.
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
 
     fn creds(text: &str) -> Result<ConfigInput, Error> {
         from_credentials(&parse_object(text).unwrap())
@@ -123,14 +142,6 @@ mod tests {
 
     #[test]
     fn environment_with_sdk_fallbacks() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         let c = from_env(env(&[
             ("DATACOSMOS_CLIENT_ID", "new"),
             ("AUTHENTICATION__CLIENT_ID", "old"),
@@ -151,5 +162,64 @@ mod tests {
         assert_eq!(c.audience, Audience::Value("aud".into()));
         assert_eq!(c.token_url, None);
         assert_eq!(c.client_id, None);
+    }
+
+    #[test]
+    fn oc_auth_names_come_last_and_the_static_token_after_its_fallback() {
+        let c = from_env(env(&[
+            ("OC_AUTH_CLIENT_ID", "oc-id"),
+            ("OC_AUTH_CLIENT_SECRET", "oc-secret"),
+            ("DATACOSMOS_ACCESS_TOKEN", "docs-token"),
+        ]));
+        assert_eq!(c.client_id.as_deref(), Some("oc-id"));
+        assert_eq!(c.client_secret.as_ref().unwrap().expose(), "oc-secret");
+        assert_eq!(c.access_token.as_deref(), Some("docs-token"));
+        let c = from_env(env(&[
+            ("AUTHENTICATION__CLIENT_ID", "sdk-id"),
+            ("OC_AUTH_CLIENT_ID", "oc-id"),
+            ("AUTHENTICATION__CLIENT_SECRET", "sdk-secret"),
+            ("OC_AUTH_CLIENT_SECRET", "oc-secret"),
+            ("DATACOSMOS_USER_TOKEN", "user-token"),
+            ("DATACOSMOS_ACCESS_TOKEN", "docs-token"),
+        ]));
+        assert_eq!(c.client_id.as_deref(), Some("sdk-id"));
+        assert_eq!(c.client_secret.as_ref().unwrap().expose(), "sdk-secret");
+        assert_eq!(c.access_token.as_deref(), Some("user-token"));
+        let c = from_env(env(&[
+            ("DATACOSMOS_USER_TOKEN", ""),
+            ("DATACOSMOS_ACCESS_TOKEN", "docs-token"),
+        ]));
+        assert_eq!(c.access_token.as_deref(), Some("docs-token"));
+    }
+
+    #[test]
+    fn client_credentials_win_over_a_static_token() {
+        let token = |id: Option<&str>, secret: Option<&str>| {
+            Config::new(ConfigInput {
+                client_id: id.map(Into::into),
+                client_secret: secret.map(ClientSecret::new),
+                access_token: Some("tok".into()),
+                ..ConfigInput::default()
+            })
+            .map(|c| c.access_token().map(str::to_owned))
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(token(None, None), Ok(Some("tok".into())));
+        assert_eq!(token(Some("id"), Some("s")), Ok(None));
+        assert_eq!(
+            token(Some("id"), None),
+            Err("invalid config: clientSecret is required".into())
+        );
+        assert_eq!(
+            token(None, Some("s")),
+            Err("invalid config: clientId is required".into())
+        );
+        let e = Config::new(ConfigInput {
+            access_token: Some("line\nbreak\u{e9}".into()),
+            ..ConfigInput::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.code(), "invalid_config");
+        assert!(!e.to_string().contains("break"));
     }
 }

@@ -46,17 +46,18 @@ pub fn parse_digits(s: &str) -> Option<u64> {
 }
 
 pub fn push_decimal(out: &mut String, mut n: u64) {
+    // u64::MAX has 20 digits; written from the end, without an index to check.
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+    let mut len = 0;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        len += 1;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    for &d in &digits[i..] {
+    for &d in digits.iter().skip(20 - len) {
         out.push(char::from(d));
     }
 }
@@ -67,12 +68,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64_encode(input: &[u8]) -> String {
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let n = match *chunk {
-            [a, b, c] => u32::from_be_bytes([0, a, b, c]),
-            [a, b] => u32::from_be_bytes([0, a, b, 0]),
-            [a] => u32::from_be_bytes([0, a, 0, 0]),
-            _ => unreachable!("chunks(3) yields 1 to 3 bytes"),
-        };
+        // chunks(3): one to three bytes, big-endian into the low 24 bits.
+        let n = chunk
+            .iter()
+            .zip([16, 8, 0])
+            .fold(0u32, |n, (&b, shift)| n | u32::from(b) << shift);
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);

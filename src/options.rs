@@ -197,6 +197,7 @@ pub fn read(text: &str) -> Result<(ConfigInput, JsSide), Error> {
         timeout_ms: number(&obj, "timeoutMs")?,
         max_retries: number(&obj, "maxRetries")?,
         negative_cache_seconds: number(&obj, "negativeCacheSeconds")?,
+        access_token: None,
     };
     Ok((input, js))
 }

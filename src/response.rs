@@ -127,7 +127,7 @@ pub fn parse(answer: Answer<'_>, secret: &ClientSecret) -> Result<Token, Error> 
     }
     let access_token = match obj.field("access_token") {
         Field::Str(s) if s.is_empty() => return Err(invalid("access_token is empty")),
-        Field::Str(s) if s.bytes().all(|b| (0x20..=0x7e).contains(&b)) => s,
+        Field::Str(s) if crate::config::is_vschar(&s) => s,
         Field::Str(_) => {
             return Err(invalid(
                 "access_token has characters outside RFC 6749 VSCHAR",

@@ -56,6 +56,9 @@ use quota::Bucket;
 pub const POLL_MS: f64 = 250.0;
 /// A stored token with less validity left than this is not used by a flight.
 pub const MIN_VALIDITY_MS: f64 = 5_000.0;
+/// The expiry of a static token that is not a JWT: the latest instant a JavaScript
+/// `Date` holds (8.64e15 ms since the epoch).
+pub const NO_EXPIRY_MS: f64 = 8.64e15;
 /// How much longer than the driver's own limit the engine waits for an outcome before it
 /// decides for itself that the operation failed.
 pub const BACKSTOP_MS: f64 = 1_000.0;
@@ -432,6 +435,8 @@ pub struct Engine {
     store_on: bool,
     flight: Option<Flight>,
     actions: VecDeque<Action>,
+    /// It serves a static token ([`Engine::serve_static`]).
+    fixed: bool,
 }
 
 impl Engine {
@@ -453,7 +458,25 @@ impl Engine {
             store_on,
             flight: None,
             actions: VecDeque::new(),
+            fixed: false,
         }
+    }
+
+    /// Makes this engine serve `access_token`, a static token, and nothing else: until
+    /// its JWT `exp` (an opaque token until [`NO_EXPIRY_MS`]), then every call fails
+    /// with [`Error::TokenExpired`] from the negative cache, which never ends: no flight
+    /// and no store operation ever follow. `clear()` and a 401 change nothing.
+    pub fn serve_static(&mut self, access_token: &str) {
+        self.fixed = true;
+        self.negative = Some((Error::TokenExpired, f64::INFINITY));
+        self.token = Some(Token {
+            access_token: access_token.to_owned(),
+            token_type: "Bearer".to_owned(),
+            obtained_at_ms: 0.0,
+            expires_at_ms: response::jwt_exp(access_token)
+                .map_or(NO_EXPIRY_MS, |exp| (exp * 1000.0).min(NO_EXPIRY_MS)),
+            scope: None,
+        });
     }
 
     /// The policy.
@@ -572,10 +595,11 @@ impl Engine {
     /// waits for a new one.
     pub fn reject(&mut self, now_ms: f64, access_token: &str) -> Verdict {
         self.handle_timeout(now_ms);
-        if self
-            .token
-            .as_ref()
-            .is_some_and(|t| t.access_token == access_token)
+        if !self.fixed
+            && self
+                .token
+                .as_ref()
+                .is_some_and(|t| t.access_token == access_token)
         {
             self.token = None;
         }
@@ -587,6 +611,9 @@ impl Engine {
     /// A flight under way goes on (its token is new), but no longer trusts the store.
     /// A quota block stays: it belongs to the client id, not to the token.
     pub fn clear(&mut self, now_ms: f64) {
+        if self.fixed {
+            return;
+        }
         self.handle_timeout(now_ms);
         self.token = None;
         self.negative = None;

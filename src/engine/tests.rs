@@ -685,3 +685,77 @@ fn a_token_expired_on_arrival_is_never_handed_out() {
     assert_eq!(sent(&actions), None, "not retried");
     assert!(e.token().is_none());
 }
+
+/// A JWT (unsigned: only its `exp` is read) that expires at `exp` seconds.
+fn jwt(exp: u64) -> String {
+    let claims = format!(r#"{{"sub":"user","exp":{exp}}}"#);
+    let b64 = crate::encoding::base64_encode(claims.as_bytes())
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_");
+    format!("eyJhbGciOiJub25lIn0.{b64}.sig")
+}
+
+#[test]
+fn a_static_jwt_is_served_until_its_exp_then_token_expired_without_a_request() {
+    let token = jwt(1_700_000_002);
+    // Leeway 60 s, more than the token has left: a static token is never renewed.
+    let mut e = Engine::new(policy(60.0, 2, None), 7);
+    e.serve_static(&token);
+    for now in [T0, T0 + 1_999.0] {
+        match e.call(now) {
+            Verdict::Ready(Ok(t)) => {
+                assert_eq!(t.access_token, token);
+                assert_eq!(t.token_type, "Bearer");
+                assert_eq!(t.expires_at_ms, 1_700_000_002_000.0);
+            }
+            v => panic!("{v:?}"),
+        }
+        let memo = e.memo(now);
+        assert_eq!(memo.serve.map(|(_, until)| until), Some(T0 + 2_000.0));
+        assert_eq!(memo.join, None);
+    }
+    for now in [T0 + 2_000.0, T0 + 60_000.0] {
+        assert_eq!(e.call(now), Verdict::Ready(Err(Error::TokenExpired)));
+        assert_eq!(e.memo(now).serve, None);
+        // A 401 and clear() change nothing: the same error, never a flight.
+        assert_eq!(
+            e.reject(now, &token),
+            Verdict::Ready(Err(Error::TokenExpired))
+        );
+        e.clear(now);
+        assert_eq!(e.call(now), Verdict::Ready(Err(Error::TokenExpired)));
+        assert!(!e.is_busy());
+        assert_eq!(e.poll_timeout(), None);
+        assert!(drain(&mut e).iter().all(
+            |a| matches!(a, Action::Event(Event::NegativeCache { code }) if code == "token_expired")
+        ));
+    }
+}
+
+#[test]
+fn a_static_opaque_token_never_expires_and_never_touches_the_store() {
+    let store = StoreCaps {
+        atomic_add: true,
+        delete: true,
+        timeout_ms: 1000.0,
+    };
+    let mut e = Engine::new(policy(60.0, 2, Some(store)), 7);
+    e.serve_static("opaque-token");
+    for now in [T0, T0 + 365.0 * 86_400_000.0] {
+        e.clear(now);
+        match e.reject(now, "opaque-token") {
+            Verdict::Ready(Ok(t)) => {
+                assert_eq!(t.access_token, "opaque-token");
+                assert_eq!(t.expires_at_ms, NO_EXPIRY_MS);
+            }
+            v => panic!("{v:?}"),
+        }
+        assert_eq!(e.memo(now).serve.map(|(_, u)| u), Some(NO_EXPIRY_MS));
+        assert_eq!(drain(&mut e), vec![]);
+    }
+    // A JWT whose exp overflows is capped like an opaque token.
+    let mut e = Engine::new(policy(60.0, 2, None), 7);
+    e.serve_static("eyJhbGciOiJub25lIn0.eyJleHAiOjFlMzA5fQ.sig");
+    assert!(matches!(e.call(T0), Verdict::Ready(Ok(t)) if t.expires_at_ms == NO_EXPIRY_MS));
+}

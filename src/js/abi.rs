@@ -35,6 +35,15 @@ unsafe impl Sync for Slots {}
 
 static SLOTS: Slots = Slots(RefCell::new(Vec::new()));
 
+/// The table. Never borrowed twice (each export borrows it once and calls no JS), so
+/// the impossible case traps without `borrow_mut`'s panic message and location.
+fn slots() -> core::cell::RefMut<'static, Vec<Option<Slot>>> {
+    match SLOTS.0.try_borrow_mut() {
+        Ok(s) => s,
+        Err(_) => core::arch::wasm32::unreachable(),
+    }
+}
+
 fn error_out(e: &Error) -> String {
     let mut s = String::from("{\"error\":");
     wire::error_json(&mut s, e, &[]);
@@ -115,11 +124,15 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
         }
     };
     let store_ms = f64::from(config.timeout_ms().min(1000));
-    let caps = js.store.map(|(atomic_add, delete)| StoreCaps {
-        atomic_add,
-        delete,
-        timeout_ms: store_ms,
-    });
+    // A static token is never stored.
+    let caps = js
+        .store
+        .filter(|_| config.access_token().is_none())
+        .map(|(atomic_add, delete)| StoreCaps {
+            atomic_add,
+            delete,
+            timeout_ms: store_ms,
+        });
     let req = request::build(&config);
     let mut out = String::with_capacity(512);
     out.push_str("{\"request\":{\"url\":");
@@ -153,9 +166,11 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
     quota_key.push('\0');
     quota_key.push_str(config.client_id());
     let mut engine = Engine::new(Policy::new(&config, caps), seed.to_bits());
+    if let Some(t) = &config.access_token() {
+        engine.serve_static(t);
+    }
     let id = {
-        let slots = &SLOTS.0;
-        let mut slots = slots.borrow_mut();
+        let mut slots = slots();
         // A client made while its id is blocked is blocked too (a past block is inert).
         for s in slots.iter().flatten().filter(|s| s.quota_key == quota_key) {
             if let Some(until) = s.engine.quota_blocked_until(f64::NEG_INFINITY) {
@@ -186,9 +201,7 @@ pub fn create(kind: u32, doc: &str, base: &str, seed: f64) -> String {
 #[wasm_bindgen(js_name = envNames)]
 pub fn env_names() -> String {
     let mut out = String::from("[");
-    let names = credentials::ENV_VARS
-        .iter()
-        .flat_map(|(n, f)| core::iter::once(*n).chain(*f));
+    let names = credentials::ENV_VARS.iter().flat_map(|n| n.iter());
     for (i, n) in names.enumerate() {
         if i > 0 {
             out.push(',');
@@ -207,8 +220,7 @@ fn with(
     f: impl FnOnce(&mut Engine) -> Option<crate::engine::Verdict>,
 ) -> String {
     {
-        let slots = &SLOTS.0;
-        let mut slots = slots.borrow_mut();
+        let mut slots = slots();
         let Some(Some(slot)) = slots.get_mut(id as usize) else {
             return freed();
         };
@@ -326,8 +338,7 @@ pub fn outcome(id: u32, now: f64, op: u32, kind: u32, text: Option<String>) -> S
 #[wasm_bindgen]
 pub fn free(id: u32) {
     {
-        let slots = &SLOTS.0;
-        if let Some(s) = slots.borrow_mut().get_mut(id as usize) {
+        if let Some(s) = slots().get_mut(id as usize) {
             *s = None;
         }
     }

@@ -312,3 +312,50 @@ describe('datacosmos-auth token --header and hostile server text', { timeout: 60
     assertFailure(await runCli(['token', '--header', '--credentials', credentials], { env: viaProxy() }), 1);
   });
 });
+
+// A static token (issue 13 item 2): DATACOSMOS_USER_TOKEN, then DATACOSMOS_ACCESS_TOKEN,
+// when no client credentials are found; never a request.
+describe('datacosmos-auth token with a static token', { timeout: 60_000 }, () => {
+  const unsigned = (claims) => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
+
+  test('DATACOSMOS_USER_TOKEN or DATACOSMOS_ACCESS_TOKEN is printed as it is, without a request', async () => {
+    const before = demo.tokenRequests();
+    const jwt = unsigned({ sub: 'user', exp: Math.floor(Date.now() / 1000) + 3600 });
+    for (const [vars, printed] of [
+      [{ DATACOSMOS_USER_TOKEN: 'opaque-user-token' }, 'opaque-user-token'],
+      [{ DATACOSMOS_ACCESS_TOKEN: jwt }, jwt],
+      [{ DATACOSMOS_USER_TOKEN: 'user-wins', DATACOSMOS_ACCESS_TOKEN: jwt }, 'user-wins'],
+    ]) {
+      const result = await runCli(['token'], { env: env(vars) });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, `${printed}\n`);
+    }
+    const header = await runCli(['token', '--header'], { env: env({ DATACOSMOS_USER_TOKEN: 'opaque-user-token' }) });
+    assert.equal(header.stdout, 'Authorization: Bearer opaque-user-token\n');
+    assert.equal(demo.tokenRequests(), before);
+  });
+
+  test('an expired JWT: exit 1, token_expired', async () => {
+    const result = await runCli(['token'], { env: env({ DATACOSMOS_USER_TOKEN: unsigned({ exp: 1_600_000_000 }) }) });
+    assertFailure(result, 1);
+    assert.match(result.stderr, /token_expired/);
+  });
+
+  test('client credentials win: variables, or the default file', async () => {
+    const vars = env({ DATACOSMOS_USER_TOKEN: 'opaque-user-token', OC_AUTH_CLIENT_ID: frank.clientId, OC_AUTH_CLIENT_SECRET: frank.clientSecret });
+    assert.equal(jwtClaims((await assertToken(await runCli(['token'], { env: vars }))).token).azp, 'frank');
+    const here = tempDir();
+    try {
+      here.write('data_cosmos_api_credentials.json', credentialsFile(frank));
+      const result = await runCli(['token'], { env: env({ DATACOSMOS_USER_TOKEN: 'opaque-user-token' }), cwd: here.dir });
+      assert.equal(jwtClaims((await assertToken(result)).token).azp, 'frank');
+    } finally {
+      here.cleanup();
+    }
+  });
+
+  test('--json (no endpoint response) and a lone client id: exit 2', async () => {
+    assertFailure(await runCli(['token', '--json'], { env: env({ DATACOSMOS_USER_TOKEN: 'opaque-user-token' }) }), 2);
+    assertFailure(await runCli(['token'], { env: env({ DATACOSMOS_USER_TOKEN: 'opaque-user-token', DATACOSMOS_CLIENT_ID: 'frank' }) }), 2);
+  });
+});

@@ -134,6 +134,26 @@ const EXAMPLES = [
       assert.equal(ran.tokenRequests, 0, "no token before the dev server runs");
     },
   },
+  {
+    // The token a JupyterHub session hands over: got here from the demo server first,
+    // then the block runs with it as its only credential.
+    name: "static token (DATACOSMOS_USER_TOKEN, no client credentials)",
+    match: (b) => b.includes("serves that token as it is"),
+    async run(block, slug) {
+      const ran = await run(`static-${slug}.mjs`, `
+        const got = await fetch("https://login.open-cosmos.com/oauth/token", { method: "POST", body: new URLSearchParams({
+          grant_type: "client_credentials", client_id: process.env.DATACOSMOS_CLIENT_ID,
+          client_secret: process.env.DATACOSMOS_CLIENT_SECRET, audience: "https://beeapp.open-cosmos.com" }) });
+        process.env.DATACOSMOS_USER_TOKEN = (await got.json()).access_token;
+        delete process.env.DATACOSMOS_CLIENT_ID;
+        delete process.env.DATACOSMOS_CLIENT_SECRET;
+        ${block}
+        console.log(res.status);`);
+      assert.equal(ran.stdout, "200\n");
+      assert.equal(ran.tokenRequests, 1, "only the test's own request: the client made none");
+      assert.equal(ran.apiRequests, 1);
+    },
+  },
   plain("Deno (fromEnv, here through process.env)", (b) => b.includes("Deno.env"), "deno-*.mjs", new RegExp(`^Bearer ${JWT.source}\n$`)),
   plain("Bun (fromEnv, here under Node)", (b) => b.includes("Bun.env"), "bun-*.mjs", new RegExp(`^${JWT.source}\n$`)),
   plain("Node.js ES modules (credentials file, client.fetch)", (b) => b.includes("fromCredentials"), "node-*.mjs",
