@@ -79,7 +79,11 @@ function own(obj, what) {
   return out;
 }
 
-const JS_SIDE = new Set(["fetch", "store", "waitUntil", "onEvent"]);
+// Kept on this side too: the functions and objects, and private_key_jwt's options for
+// the signer module (the engine checks only which of them are given).
+const JS_SIDE = new Set(["fetch", "store", "waitUntil", "onEvent", "privateKey", "keyId", "signingAlgorithm",
+  "assertionAudience", "assertionLifetimeSeconds"]);
+const SIGNER = Symbol.for("datacosmos-auth/private-key-jwt");
 
 function encode(members) {
   const doc = Object.create(null);
@@ -302,7 +306,7 @@ function define(w, runtimeKeepAlive) {
   const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((id) => w.free(id)) : null;
 
   class TokenClient {
-    #id; #req; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
+    #id; #req; #sign; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
     #until = 0; #tokenP; #infoP; #headerP; #join = -1; #waiters = new Map(); #timer; #timerAt = null;
     #idle = null; #freed = false;
 
@@ -315,10 +319,23 @@ function define(w, runtimeKeepAlive) {
         const { doc, js } = readOptions(config);
         made = { out: JSON.parse(w.create(0, doc, "", seed())), js, secret: secretOf(config) };
       }
-      const { out, js, secret } = made;
+      let { out, js, secret } = made;
       if (field(out, "error")) throw toError(out.error);
-      this.#id = out.id;
       this.#req = { url: out.request.url, headers: Object.fromEntries(out.request.headers), body: out.request.body };
+      if (js.privateKey !== undefined) {
+        // private_key_jwt (the engine checked the options go together): the signer module
+        // checks them and the key's shape, imports the key once, and signs per attempt;
+        // the store is sealed with the key's text.
+        try {
+          const signer = globalThis[SIGNER];
+          if (typeof signer !== "function") throw invalid('private_key_jwt needs its signer: import "datacosmos-auth/private-key-jwt"');
+          [this.#sign, secret] = signer(js, this.#req);
+        } catch (e) {
+          w.free(out.id);
+          throw e instanceof OAuthError ? e : invalid(e.message);
+        }
+      }
+      this.#id = out.id;
       this.#timeoutMs = out.timeoutMs;
       this.#storeMs = out.storeMs;
       this.#fetch = js.fetch;
@@ -543,11 +560,12 @@ function define(w, runtimeKeepAlive) {
     async #send(op) {
       let out;
       try {
-        const [status, headers, body] = await attempt(this.#fetchFn(), this.#req, this.#timeoutMs);
+        const [status, headers, body] = await attempt(this.#fetchFn(), this.#sign ? await this.#sign() : this.#req, this.#timeoutMs);
         out = () => w.answer(this.#id, Date.now(), op, status, headers, body ?? undefined);
       } catch (e) {
         const [timedOut, message] = Array.isArray(e) ? e : [false, describe(e)];
-        out = () => w.outcome(this.#id, Date.now(), op, timedOut ? 1 : 0, message);
+        // A key WebCrypto refused (the signer's invalid_config): reported as such (kind 2).
+        out = () => w.outcome(this.#id, Date.now(), op, e?.code === "invalid_config" ? 2 : timedOut ? 1 : 0, message);
       }
       this.#report(out());
     }
@@ -681,7 +699,7 @@ function define(w, runtimeKeepAlive) {
       if (config === undefined || config === null) throw invalid("a config object is required");
       const { doc, js } = readOptions(config);
       const hit = shared.get(doc);
-      if (hit && hit.js.fetch === js.fetch && hit.js.store === js.store) return hit.client.getToken();
+      if (hit && hit.js.fetch === js.fetch && hit.js.store === js.store && hit.js.privateKey === js.privateKey) return hit.client.getToken();
       const client = new TokenClient(config);
       if (shared.size >= 32) shared.delete(shared.keys().next().value);
       shared.set(doc, { client, js });
