@@ -90,7 +90,11 @@ function own(obj, what) {
   return out;
 }
 
-const JS_SIDE = new Set(["fetch", "store", "waitUntil", "onEvent"]);
+// Kept on this side too: the functions and objects, and private_key_jwt's options for
+// the signer module (the engine checks only which of them are given).
+const JS_SIDE = new Set(["fetch", "store", "waitUntil", "onEvent", "privateKey", "keyId", "signingAlgorithm",
+  "assertionAudience", "assertionLifetimeSeconds"]);
+const SIGNER = Symbol.for("datacosmos-auth/private-key-jwt");
 
 function encode(members) {
   const doc = Object.create(null);
@@ -319,7 +323,7 @@ function replayable(body) {
 
 /**
  * Defines the package's exports over the wasm exports `w` (the wasm-bindgen glue:
- * create, call, answer, outcome, free, envNames). One set per process: every copy of
+ * create, step, free, envNames). One set per process: every copy of
  * the package (ESM and CJS, or two bundles) shares the first one's classes and state
  * through a `globalThis` registry, so `instanceof OAuthError` holds across copies and
  * the one-shot `getToken` cache is shared.
@@ -343,7 +347,7 @@ function define(w, runtimeKeepAlive) {
   const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((id) => w.free(id)) : null;
 
   class TokenClient {
-    #id; #req; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
+    #id; #req; #sign; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
     #until = 0; #tokenP; #infoP; #headerP; #join = -1; #waiters = new Map(); #timer; #timerAt = null;
     #idle = null; #freed = false; #cause;
 
@@ -356,10 +360,24 @@ function define(w, runtimeKeepAlive) {
         const { doc, js } = readOptions(config);
         made = { out: JSON.parse(w.create(0, doc, "", seed())), js };
       }
-      const { out, js } = made;
+      let { out, js } = made;
+      let secret = field(out, "seal");
       if (field(out, "error")) throw toError(out.error);
-      this.#id = out.id;
       this.#req = { url: out.request.url, headers: Object.fromEntries(out.request.headers), body: out.request.body };
+      if (js.privateKey !== undefined) {
+        // private_key_jwt (the engine checked the options go together): the signer module
+        // checks them and the key's shape, imports the key once, and signs per attempt;
+        // the store is sealed with the key's text.
+        try {
+          const signer = globalThis[SIGNER];
+          if (typeof signer !== "function") throw invalid('private_key_jwt needs its signer: import "datacosmos-auth/private-key-jwt"');
+          [this.#sign, secret] = signer(js, this.#req);
+        } catch (e) {
+          w.free(out.id);
+          throw e instanceof OAuthError ? e : invalid(e.message);
+        }
+      }
+      this.#id = out.id;
       this.#timeoutMs = out.timeoutMs;
       this.#storeMs = out.storeMs;
       this.#fetch = js.fetch;
@@ -368,7 +386,7 @@ function define(w, runtimeKeepAlive) {
       if (js.store) {
         this.#store = js.store;
         // The secret the engine validated (create() returns it only with a store).
-        this.#seal = sealer(field(out, "seal"), out.key);
+        this.#seal = sealer(secret, out.key);
         this.#keys = this.#seal.keys;
       }
       finalizer?.register(this, out.id, this);
@@ -453,13 +471,13 @@ function define(w, runtimeKeepAlive) {
       } catch {
         // Already closed.
       }
-      return send(await this.#run(w.call(this.#id, Date.now(), 1, info.accessToken), {}), true);
+      return send(await this.#run(w.step(this.#id, Date.now(), 1, 0, 0, info.accessToken), {}), true);
     }
 
     /** Forgets the cached token (memory and store) and lifts the negative cache. */
     clear() {
       this.#memo(null);
-      this.#run(w.call(this.#id, Date.now(), 2, undefined));
+      this.#run(w.step(this.#id, Date.now(), 2, 0, 0));
     }
 
     /** Frees the client's engine now; later calls reject with invalid_config. */
@@ -506,7 +524,7 @@ function define(w, runtimeKeepAlive) {
       // deadline: where that timer died with the request that armed it (workerd without
       // keep-alive), the next call enters the engine, which times the operation out.
       if (this.#join >= 0 && (this.#timerAt === null || now < this.#timerAt)) return this.#wait(this.#join, signal);
-      return this.#run(w.call(this.#id, now, 0, undefined), { signal });
+      return this.#run(w.step(this.#id, now, 0, 0, 0), { signal });
     }
 
     // Callers of one flight chain on ONE promise, created where the flight's first caller
@@ -597,12 +615,13 @@ function define(w, runtimeKeepAlive) {
     async #send(op) {
       let out;
       try {
-        const [status, headers, body] = await attempt(this.#fetchFn(), this.#req, this.#timeoutMs);
-        out = () => w.answer(this.#id, Date.now(), op, status, headers, body ?? undefined);
+        const [status, headers, body] = await attempt(this.#fetchFn(), this.#sign ? await this.#sign() : this.#req, this.#timeoutMs);
+        out = () => w.step(this.#id, Date.now(), 10, op, status, headers, body ?? undefined);
       } catch (e) {
         const [timedOut, message, original] = Array.isArray(e) ? e : [false, describe(e), e];
         this.#cause = timedOut ? undefined : original;
-        out = () => w.outcome(this.#id, Date.now(), op, timedOut ? 1 : 0, message);
+        // A key WebCrypto refused (the signer's invalid_config): reported as such (kind 2).
+        out = () => w.step(this.#id, Date.now(), e?.code === "invalid_config" ? 22 : timedOut ? 21 : 20, op, 0, message);
       }
       this.#report(out());
     }
@@ -620,7 +639,7 @@ function define(w, runtimeKeepAlive) {
       } catch {
         kind = 6;
       }
-      this.#report(w.outcome(this.#id, Date.now(), op, kind, text));
+      this.#report(w.step(this.#id, Date.now(), 20 + kind, op, 0, text));
     }
 
     #later(p) {
@@ -646,7 +665,7 @@ function define(w, runtimeKeepAlive) {
       } catch {
         kind = 6;
       }
-      this.#report(w.outcome(this.#id, Date.now(), op, kind, undefined));
+      this.#report(w.step(this.#id, Date.now(), 20 + kind, op, 0));
     }
 
     async #add(op, value, ttlMs) {
@@ -657,7 +676,7 @@ function define(w, runtimeKeepAlive) {
       } catch {
         kind = 6;
       }
-      this.#report(w.outcome(this.#id, Date.now(), op, kind, undefined));
+      this.#report(w.step(this.#id, Date.now(), 20 + kind, op, 0));
     }
 
     async #del(k) {
@@ -683,7 +702,7 @@ function define(w, runtimeKeepAlive) {
       }
       this.#timer = setTimeout(() => {
         this.#timerAt = null;
-        this.#report(w.call(this.#id, Date.now(), 3, undefined));
+        this.#report(w.step(this.#id, Date.now(), 3, 0, 0));
       }, Math.max(0, at - Date.now()));
       if (!this.#idle) {
         const busy = new Promise((resolve) => { this.#idle = resolve; });

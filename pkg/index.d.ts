@@ -66,6 +66,32 @@ export interface ClientConfig {
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
+/**
+ * A client that authenticates with a signed JWT instead of a secret (`private_key_jwt`,
+ * RFC 7523 §2.2; Auth0's "Private Key JWT"). In browsers and Workers,
+ * `import "datacosmos-auth/private-key-jwt"` first (the Node.js entries do it), else
+ * the constructor throws `invalid_config`. Store entries are sealed with a key derived
+ * from the private key's text.
+ */
+export interface PrivateKeyJwtConfig extends Omit<ClientConfig, "clientSecret" | "authMethod"> {
+  authMethod: "private_key_jwt";
+  clientSecret?: undefined;
+  /**
+   * PKCS#8 (`BEGIN PRIVATE KEY`), PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 P-256
+   * (`BEGIN EC PRIVATE KEY`) PEM, or a private JWK. Imported once, non-extractable, sign
+   * only; never in an error, event or store entry.
+   */
+  privateKey: string | JsonWebKey;
+  /** The JWS header `kid`. */
+  keyId?: string;
+  /** @default "RS256" */
+  signingAlgorithm?: "RS256" | "PS256" | "ES256";
+  /** The assertion's `aud`. @default the token URL's origin + "/" (Auth0's form) */
+  assertionAudience?: string;
+  /** `exp` − `iat`, 1 to 300. @default 60 */
+  assertionLifetimeSeconds?: number;
+}
+
 /** One Auth0 quota bucket (`Auth0-Client-Quota-Limit`, `Auth0-Organization-Quota-Limit`, or `X-RateLimit-*` on a 429). */
 export interface QuotaBucket {
   /** E.g. `"per_hour"`, `"per_day"`; `"rate_limit"` for the `X-RateLimit-*` headers. */
@@ -217,9 +243,9 @@ export class TokenClient {
    * Options are read once, as own properties; unknown options are rejected.
    * @throws {OAuthError} `invalid_config`, synchronously (also for a getter or Proxy trap that throws).
    */
-  constructor(config: ClientConfig);
+  constructor(config: ClientConfig | PrivateKeyJwtConfig);
   /** From the DataCosmos credentials file (its text or the parsed object). */
-  static fromCredentials(json: string | DataCosmosCredentials | object, overrides?: Partial<ClientConfig>): TokenClient;
+  static fromCredentials(json: string | DataCosmosCredentials | object, overrides?: Partial<ClientConfig> | Partial<PrivateKeyJwtConfig>): TokenClient;
   /**
    * From `DATACOSMOS_CLIENT_ID`, `DATACOSMOS_CLIENT_SECRET`, `DATACOSMOS_AUDIENCE`,
    * `DATACOSMOS_TOKEN_URL`, `DATACOSMOS_SCOPE` (or the SDK's `AUTHENTICATION__*`, then
@@ -233,7 +259,7 @@ export class TokenClient {
    * @throws {OAuthError} `invalid_config`: neither credentials nor a static token, only
    * one of client id and secret, or anything the constructor rejects.
    */
-  static fromEnv(env?: Record<string, string | undefined> | object, overrides?: Partial<ClientConfig>): TokenClient;
+  static fromEnv(env?: Record<string, string | undefined> | object, overrides?: Partial<ClientConfig> | Partial<PrivateKeyJwtConfig>): TokenClient;
   /**
    * The access token: cached (a cached token is answered without entering wasm);
    * concurrent callers share one request.
@@ -265,7 +291,7 @@ export class TokenClient {
  * @example
  * const token = await getToken({ clientId, clientSecret });
  */
-export function getToken(config: ClientConfig): Promise<string>;
+export function getToken(config: ClientConfig | PrivateKeyJwtConfig): Promise<string>;
 
 /**
  * Every failure: branch on `code`. `instanceof OAuthError` holds for errors of any copy

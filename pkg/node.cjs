@@ -4,6 +4,7 @@
 const { readFileSync } = require("node:fs");
 const { join } = require("node:path");
 const { install } = require("./core.cjs");
+require("./private-key-jwt.cjs"); // private_key_jwt: the signer
 
 const api = install(() => {
   const glue = require("./datacosmos_auth.cjs");

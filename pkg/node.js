@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import * as glue from "./datacosmos_auth.js";
 import { install } from "./core.js";
+import "./private-key-jwt.js"; // private_key_jwt: the signer (Node can afford its bytes)
 
 function load() {
   glue.initSync({ module: readFileSync(new URL("./datacosmos_auth_bg.wasm", import.meta.url)) });

@@ -107,6 +107,9 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// HTTP Basic with the form-urlencoded id and secret.
     ClientSecretBasic,
+    /// `client_id` and `client_assertion_type` in the body; the driver adds a fresh
+    /// `client_assertion` signed with the private key to each attempt (RFC 7523 §2.2).
+    PrivateKeyJwt,
 }
 
 /// The token request's body format.
@@ -296,12 +299,14 @@ impl Config {
 const _: () = assert!(MAX_TIMEOUT_MS == 600_000 && MAX_RETRIES_LIMIT == 10);
 
 /// Body parameters the client sets itself; `extraParams` may not set them.
-const RESERVED_PARAMS: [&str; 5] = [
+const RESERVED_PARAMS: [&str; 7] = [
     "grant_type",
     "client_id",
     "client_secret",
     "audience",
     "scope",
+    "client_assertion",
+    "client_assertion_type",
 ];
 
 impl Config {
@@ -346,7 +351,9 @@ impl Config {
         let mut client_secret = match input.client_secret {
             Some(s) if !s.expose().is_empty() => s,
             Some(_) => return Err(Error::config("clientSecret must not be empty")),
-            None if static_token => ClientSecret::new(""),
+            None if static_token || input.auth_method.as_deref() == Some("private_key_jwt") => {
+                ClientSecret::new("")
+            }
             None => return Err(Error::config("clientSecret is required")),
         };
         client_secret.bind_client_id(&client_id);
@@ -384,9 +391,10 @@ impl Config {
         let auth_method = match input.auth_method.as_deref() {
             None | Some("client_secret_post") => AuthMethod::ClientSecretPost,
             Some("client_secret_basic") => AuthMethod::ClientSecretBasic,
+            Some("private_key_jwt") => AuthMethod::PrivateKeyJwt,
             Some(_) => {
                 return Err(Error::config(
-                    "authMethod must be \"client_secret_post\" or \"client_secret_basic\"",
+                    "authMethod must be \"client_secret_post\", \"client_secret_basic\" or \"private_key_jwt\"",
                 ))
             }
         };
@@ -664,13 +672,21 @@ mod tests {
             ..input()
         })
         .unwrap();
-        assert_eq!(c.auth_method(), AuthMethod::ClientSecretBasic);
-        assert_eq!(c.body_encoding(), BodyEncoding::Json);
-        assert!(Config::new(ConfigInput {
+        assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(c.body_encoding, BodyEncoding::Json);
+        // private_key_jwt needs no secret (the driver signs with the private key).
+        let c = Config::new(ConfigInput {
             auth_method: Some("private_key_jwt".into()),
+            client_secret: None,
             ..input()
         })
-        .is_err());
+        .unwrap();
+        assert_eq!(c.auth_method, AuthMethod::PrivateKeyJwt);
+        assert!(reason(Config::new(ConfigInput {
+            auth_method: Some("client_secret_jwt".into()),
+            ..input()
+        }))
+        .contains("\"private_key_jwt\""));
         assert!(Config::new(ConfigInput {
             body_encoding: Some("xml".into()),
             ..input()
@@ -686,6 +702,8 @@ mod tests {
             "client_id",
             "audience",
             "scope",
+            "client_assertion",
+            "client_assertion_type",
             "",
         ] {
             let r = Config::new(ConfigInput {

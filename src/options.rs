@@ -19,7 +19,7 @@ use crate::prelude::*;
 use crate::Error;
 
 /// The options of API.md's `ClientConfig`.
-pub const OPTIONS: [&str; 16] = [
+pub const OPTIONS: [&str; 21] = [
     "clientId",
     "clientSecret",
     "audience",
@@ -36,6 +36,11 @@ pub const OPTIONS: [&str; 16] = [
     "fetch",
     "waitUntil",
     "onEvent",
+    "privateKey",
+    "keyId",
+    "signingAlgorithm",
+    "assertionAudience",
+    "assertionLifetimeSeconds",
 ];
 
 /// What the JS driver keeps on its side (functions and objects), as validated here.
@@ -184,6 +189,23 @@ pub fn read(text: &str) -> Result<(ConfigInput, JsSide), Error> {
         on_event: function(&obj, "onEvent")?,
         store,
     };
+    let auth_method = string(&obj, "authMethod")?;
+    // private_key_jwt: its options go with that authMethod only, which needs privateKey.
+    // Their values are checked by the signer module (pkg/private-key-jwt.js), which has
+    // the key parser: its bytes stay out of the wasm of clients that do not sign.
+    let given = |n: &str| !obj.field(n).is_absent() || kind_of(&obj, n).is_some();
+    match (
+        auth_method.as_deref() == Some("private_key_jwt"),
+        given("privateKey"),
+    ) {
+        (true, false) => return Err(Error::config("privateKey is required with private_key_jwt")),
+        (false, key) if key || OPTIONS[17..].iter().any(|n| given(n)) => {
+            return Err(Error::config(
+                "privateKey, keyId, signingAlgorithm, assertionAudience and assertionLifetimeSeconds need authMethod \"private_key_jwt\"",
+            ))
+        }
+        _ => {}
+    }
     let input = ConfigInput {
         client_id: string(&obj, "clientId")?,
         client_secret,
@@ -191,7 +213,7 @@ pub fn read(text: &str) -> Result<(ConfigInput, JsSide), Error> {
         token_url: string(&obj, "tokenUrl")?,
         scope: string(&obj, "scope")?,
         extra_params,
-        auth_method: string(&obj, "authMethod")?,
+        auth_method,
         body_encoding: string(&obj, "bodyEncoding")?,
         refresh_leeway_seconds: number(&obj, "refreshLeewaySeconds")?,
         timeout_ms: number(&obj, "timeoutMs")?,
@@ -260,6 +282,33 @@ mod tests {
         assert!(err("{").contains("the config is not valid JSON"));
         // The secret is never quoted.
         assert!(!err(r#"{"clientSecret":"s3cret","bogus":1}"#).contains("s3cret"));
+    }
+
+    #[test]
+    fn private_key_jwt_options_go_with_that_method_only() {
+        let pk = r#""authMethod":"private_key_jwt","clientId":"id""#;
+        for ok in [
+            format!(r#"{{{pk},"privateKey":"-----BEGIN PRIVATE KEY-----"}}"#),
+            format!(
+                r#"{{{pk},"privateKey#":"object","keyId":"k","signingAlgorithm":"ES256",
+                    "assertionAudience":"https://a/","assertionLifetimeSeconds":300}}"#
+            ),
+        ] {
+            assert!(read(&ok).is_ok(), "{ok}");
+        }
+        assert!(err(&format!("{{{pk}}}")).contains("privateKey is required"));
+        for name in [
+            r#""privateKey":"pem""#,
+            r#""privateKey#":"object""#,
+            r#""keyId":"k""#,
+            r#""signingAlgorithm":"RS256""#,
+            r#""assertionAudience":"a""#,
+            r#""assertionLifetimeSeconds":60"#,
+        ] {
+            let e = err(&format!(r#"{{"clientId":"id",{name}}}"#));
+            assert!(e.contains("need authMethod"), "{name}: {e}");
+            assert!(!e.contains("pem"));
+        }
     }
 
     #[test]

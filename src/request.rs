@@ -7,6 +7,9 @@ use crate::encoding::{form_urlencode_into, json_string_into};
 use crate::prelude::*;
 use core::fmt;
 
+/// RFC 7523 §2.2: the `client_assertion_type` of `private_key_jwt`.
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /// An HTTP request ready to send: always `POST`, with `redirect: "manual"`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenRequest {
@@ -36,7 +39,8 @@ impl fmt::Debug for TokenRequest {
 /// The token request for `config`.
 ///
 /// Parameters, in order: `grant_type=client_credentials`, then `client_id` and
-/// `client_secret` (only with `client_secret_post`), `audience`, `scope`, then
+/// `client_secret` (only with `client_secret_post`; `client_id` and
+/// `client_assertion_type` with `private_key_jwt`), `audience`, `scope`, then
 /// `extraParams`. With `client_secret_basic` the id and secret are form-urlencoded,
 /// joined by `:` and Base64-encoded (RFC 6749 §2.3.1).
 pub fn build(config: &Config) -> TokenRequest {
@@ -51,6 +55,10 @@ pub fn build(config: &Config) -> TokenRequest {
         AuthMethod::ClientSecretBasic => {
             let credential = basic_credential(config.client_id(), config.client_secret().expose());
             headers.push(("authorization", "Basic ".to_owned() + &credential));
+        }
+        AuthMethod::PrivateKeyJwt => {
+            params.push(("client_id", config.client_id()));
+            params.push(("client_assertion_type", CLIENT_ASSERTION_TYPE));
         }
     }
     if let Some(a) = &config.audience() {
@@ -191,6 +199,25 @@ mod tests {
             "grant_type=client_credentials&client_id=id&client_secret=s\
              &scope=read%3Astac+write&resource=https%3A%2F%2Fapi%2Fx"
         );
+    }
+
+    #[test]
+    fn private_key_jwt_sends_the_id_and_the_assertion_type() {
+        // The driver appends a fresh `client_assertion` to this body per attempt.
+        let c = Config::new(ConfigInput {
+            client_id: Some("id".into()),
+            auth_method: Some("private_key_jwt".into()),
+            audience: Audience::Omit,
+            ..ConfigInput::default()
+        })
+        .unwrap();
+        let r = build(&c);
+        assert_eq!(
+            r.body,
+            "grant_type=client_credentials&client_id=id&client_assertion_type=\
+             urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+        );
+        assert_eq!(header(&r, "authorization"), None);
     }
 
     #[test]

@@ -1100,6 +1100,9 @@ impl Engine {
                 }),
                 None,
             ),
+            // The driver could not build the request (a private key WebCrypto refused):
+            // its reason, never retried.
+            Outcome::Value(Some(reason)) => (Err(Error::config(reason)), None),
             _ => (
                 Err(Error::Network {
                     message: "the driver reported a store outcome for a request".to_owned(),

@@ -759,3 +759,21 @@ fn a_static_opaque_token_never_expires_and_never_touches_the_store() {
     e.serve_static("eyJhbGciOiJub25lIn0.eyJleHAiOjFlMzA5fQ.sig");
     assert!(matches!(e.call(T0), Verdict::Ready(Ok(t)) if t.expires_at_ms == NO_EXPIRY_MS));
 }
+
+#[test]
+fn a_request_the_driver_could_not_build_is_invalid_config_at_once() {
+    // The private_key_jwt signer's key was refused by WebCrypto: the driver reports its
+    // reason as the Send's value; it is not retried.
+    let mut e = Engine::new(policy(60.0, 2, None), 7);
+    assert!(matches!(e.call(T0), Verdict::Wait(_)));
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(
+        T0,
+        op,
+        Outcome::Value(Some("privateKey could not be imported")),
+    );
+    let actions = drain(&mut e);
+    assert_eq!(settled(&actions), vec![Err("invalid_config".to_owned())]);
+    assert!(sent(&actions).is_none());
+    assert!(!e.is_busy());
+}

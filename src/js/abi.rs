@@ -238,36 +238,43 @@ fn with(
     }
 }
 
-/// A call (`kind` 0), a 401 to `token` (1), `clear()` (2), or the timeout (3).
+/// One event for engine `id` at `now` (one export for all of them: each export costs
+/// the `.wasm` its own copy of the string glue and of the step encoder):
+///
+/// - `kind` 0 a call, 1 a 401 to the token `text`, 2 `clear()`, 3 the timeout;
+/// - 10: the token endpoint's answer to `op`: `status`, the headers the engine reads in
+///   `text` (a JSON object with lower-case names; `Retry-After` and `Date` already parsed
+///   by the driver as `retry-after-ms` and `date-ms`) and the `body` (`None` when larger
+///   than 1 MiB);
+/// - 20 + k, any other outcome of `op`: k = 0 network failure (`text`: what the runtime
+///   said), 1 timeout, 2 store value (`text`, or none), 3 `add` won, 4 `add` lost,
+///   5 done, 6 the store failed.
 #[wasm_bindgen]
-pub fn call(id: u32, now: f64, kind: u32, token: Option<String>) -> String {
-    with(id, now, |e| match kind {
-        0 => Some(e.call(now)),
-        1 => Some(e.reject(now, token.as_deref().unwrap_or(""))),
-        2 => {
-            e.clear(now);
-            None
-        }
-        _ => {
-            e.handle_timeout(now);
-            None
-        }
-    })
-}
-
-/// The token endpoint's answer to `op`: status, the headers the engine reads (a JSON
-/// object with lower-case names; `Retry-After` and `Date` already parsed by the driver
-/// as `retry-after-ms` and `date-ms`) and the body (`None` when larger than 1 MiB).
-#[wasm_bindgen]
-pub fn answer(
+pub fn step(
     id: u32,
     now: f64,
+    kind: u32,
     op: u32,
     status: u16,
-    headers: &str,
+    text: Option<String>,
     body: Option<String>,
 ) -> String {
-    let h = options::document(headers, "headers").unwrap_or_default();
+    let text = text.as_deref();
+    if kind < 10 {
+        return with(id, now, |e| match kind {
+            0 => Some(e.call(now)),
+            1 => Some(e.reject(now, text.unwrap_or(""))),
+            2 => {
+                e.clear(now);
+                None
+            }
+            _ => {
+                e.handle_timeout(now);
+                None
+            }
+        });
+    }
+    let h = options::document(text.unwrap_or("{}"), "headers").unwrap_or_default();
     let get = |n: &str| h.field(n).as_str().map(str::to_owned);
     let num = |n: &str| match h.field(n) {
         Field::Num(v) => Some(v),
@@ -286,46 +293,30 @@ pub fn answer(
         (Some(l), Some(r), Some(t)) => Some((l.as_str(), r.as_str(), t.as_str())),
         _ => None,
     };
-    let headers = AnswerHeaders {
-        retry_after_ms: num("retry-after-ms"),
-        date_ms: num("date-ms"),
-        client_quota: cq.as_deref(),
-        organization_quota: oq.as_deref(),
-        rate_limit,
-    };
-    with(id, now, |e| {
-        e.handle(
-            now,
-            op,
-            Outcome::Answer {
-                status,
-                body: body.as_deref(),
-                headers,
-            },
-        );
-        None
-    })
-}
-
-/// Any other outcome of `op`: 0 network failure (`text`: what the runtime said),
-/// 1 timeout, 2 store value (`text`, or none), 3 `add` won, 4 `add` lost, 5 done,
-/// 6 the store failed.
-#[wasm_bindgen]
-pub fn outcome(id: u32, now: f64, op: u32, kind: u32, text: Option<String>) -> String {
-    let text = text.as_deref();
     let o = match kind {
-        0 => Outcome::Failed {
+        10 => Outcome::Answer {
+            status,
+            body: body.as_deref(),
+            headers: AnswerHeaders {
+                retry_after_ms: num("retry-after-ms"),
+                date_ms: num("date-ms"),
+                client_quota: cq.as_deref(),
+                organization_quota: oq.as_deref(),
+                rate_limit,
+            },
+        },
+        20 => Outcome::Failed {
             timeout: false,
             message: text.unwrap_or("fetch failed"),
         },
-        1 => Outcome::Failed {
+        21 => Outcome::Failed {
             timeout: true,
             message: "",
         },
-        2 => Outcome::Value(text),
-        3 => Outcome::Added(true),
-        4 => Outcome::Added(false),
-        5 => Outcome::Done,
+        22 => Outcome::Value(text),
+        23 => Outcome::Added(true),
+        24 => Outcome::Added(false),
+        25 => Outcome::Done,
         _ => Outcome::StoreFailed,
     };
     with(id, now, |e| {
