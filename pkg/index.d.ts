@@ -81,7 +81,7 @@ export interface PrivateKeyJwtConfig extends Omit<ClientConfig, "clientSecret" |
    * (`BEGIN EC PRIVATE KEY`) PEM, or a private JWK. Imported once, non-extractable, sign
    * only; never in an error, event or store entry.
    */
-  privateKey: string | JsonWebKey;
+  privateKey: string | PrivateJwk;
   /** The JWS header `kid`. */
   keyId?: string;
   /** @default "RS256" */
@@ -102,6 +102,14 @@ export interface QuotaBucket {
   remaining: number;
   /** Seconds until the bucket resets. */
   resetSeconds: number;
+}
+
+/** A private JSON Web Key (RFC 7517), structurally (no DOM lib needed): RSA or EC P-256 with its private members. */
+export interface PrivateJwk {
+  kty: "RSA" | "EC";
+  /** The private exponent (RSA) or key (EC): required. */
+  d: string;
+  [member: string]: unknown;
 }
 
 /** A token with what the client knows about it (frozen). */

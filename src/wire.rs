@@ -1,7 +1,7 @@
 //! The engine's output for the JavaScript driver, as one JSON text per step.
 //!
 //! One string crosses the boundary per step (the driver runs `JSON.parse` once), so a
-//! cold exchange costs two crossings (`call`, `answer`) plus the store's, and building
+//! cold exchange costs two crossings (the call and the answer) plus the store's, and building
 //! JS objects field by field from wasm (a crossing per field) never happens.
 //!
 //! ```text
