@@ -39,14 +39,13 @@ $(PKG_DOCS): pkg/%: %
 
 SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 CARGO_HOME ?= $(HOME)/.cargo
-REMAP := --remap-path-prefix=$(CARGO_HOME)/registry/src/index.crates.io-1949cf8c6b5b557f/= \
-  --remap-path-prefix=/rustc/$(shell rustc -vV | sed -n 's/commit-hash: //p')/library/=
+REMAP := --remap-path-prefix=$(CARGO_HOME)/registry/src/index.crates.io-1949cf8c6b5b557f/=
 
 $(PKG_WASM): $(SOURCES) scripts/package.mjs
 	# bulk-memory etc.: memory.copy/fill instead of software loops (every runtime we
 	# support has them; wasm-opt below enables the same features).
-	# The remaps shorten the source paths kept in panic locations (dead weight: the panic
-	# handler reads none of them) to paths relative to their crate.
+	# The remap shortens the crates' source paths kept in panic locations (dead weight:
+	# the panic handler reads none of them) to paths relative to their crate.
 	RUSTFLAGS="-C target-feature=+bulk-memory,+nontrapping-fptoint,+sign-ext $(REMAP)" \
 	  cargo build --release --target wasm32-unknown-unknown --no-default-features --features npm --quiet
 	$(WASM_BINDGEN) $(TARGET_WASM) --out-dir pkg --out-name datacosmos_auth --target web \

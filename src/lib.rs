@@ -74,12 +74,14 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 /// The npm build's allocator: talc on wasm32 (about 1 KB of code instead of
-/// dlmalloc's 8 KB). `TalckWasm::new_global` is `unsafe` only because two global
-/// talc allocators must not exist; this is the one, and the only `unsafe` in the crate.
+/// dlmalloc's 8 KB), growing memory with [`alloc_oom::Grow`].
 #[cfg(all(target_arch = "wasm32", feature = "npm"))]
 #[global_allocator]
-#[allow(unsafe_code)]
-static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
+static ALLOCATOR: talc::Talck<talc::locking::AssumeUnlockable, alloc_oom::Grow> =
+    talc::Talc::new(alloc_oom::Grow::EMPTY).lock();
+
+#[cfg(all(target_arch = "wasm32", feature = "npm"))]
+mod alloc_oom;
 
 pub mod config;
 pub mod credentials;
