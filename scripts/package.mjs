@@ -21,28 +21,19 @@ await build({
   define: { "import.meta.url": "undefined" },
 });
 
-// The plain-JS modules (store adapters, the driver) for the CommonJS entry.
-for (const name of ["stores", "core"]) {
+// The plain-JS modules for the CommonJS entry: the store adapters and the driver as
+// they are, the private_key_jwt signer with pkg/assertion.js inlined.
+for (const [name, bundle] of [["stores", false], ["core", false], ["private-key-jwt", true]]) {
   await build({
     entryPoints: [new URL(`${name}.js`, pkg).pathname],
     outfile: new URL(`${name}.cjs`, pkg).pathname,
+    bundle,
     format: "cjs",
     platform: "neutral",
     target: "es2020",
     logLevel: "error",
   });
 }
-
-// The private_key_jwt signer for the CommonJS entry, with pkg/assertion.js inlined.
-await build({
-  entryPoints: [new URL("private-key-jwt.js", pkg).pathname],
-  outfile: new URL("private-key-jwt.cjs", pkg).pathname,
-  bundle: true,
-  format: "cjs",
-  platform: "neutral",
-  target: "es2020",
-  logLevel: "error",
-});
 
 writeFileSync(
   new URL("wasm_inline.js", pkg),
