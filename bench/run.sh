@@ -10,7 +10,7 @@ if [ ! -f node_modules/.installed ] || [ package-lock.json -nt node_modules/.ins
 fi
 node suite.mjs
 # The .wasm by crate: the npm build again with its function names kept, for twiggy.
-tools=../.tools
+tools="$(cd .. && pwd)/.tools"
 if [ ! -x "$tools/bin/twiggy" ]; then cargo install twiggy --version =0.8.0 --root "$tools" --quiet || true; fi
 if [ -x "$tools/bin/twiggy" ]; then
   names=$(mktemp -d)
