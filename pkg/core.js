@@ -39,6 +39,10 @@ export class OAuthError extends Error {
 Object.defineProperty(OAuthError.prototype, "name", { value: "OAuthError", writable: true, configurable: true });
 Object.defineProperty(OAuthError.prototype, BRAND, { value: true });
 
+// What a call asks for: TokenInfo, the access token, or the Authorization header value.
+const INFO = 0, TOKEN = 1, HEADER = 2;
+const SHAPES = [(i) => i, (i) => i.accessToken, (i) => `${i.tokenType} ${i.accessToken}`];
+
 const invalid = (message) => new OAuthError("invalid_config", `invalid config: ${message}`);
 
 // `err.cause` of a network_error: what the runtime threw, as a new Error with the
@@ -348,7 +352,7 @@ function define(w, runtimeKeepAlive) {
 
   class TokenClient {
     #id; #req; #sign; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
-    #until = 0; #tokenP; #infoP; #headerP; #join = -1; #waiters = new Map(); #timer; #timerAt = null;
+    #until = 0; #cached = []; #join = -1; #waiters = new Map(); #timer; #timerAt = null;
     #idle = null; #freed = false; #cause;
 
     constructor(config, from) {
@@ -430,20 +434,17 @@ function define(w, runtimeKeepAlive) {
 
     /** The access token: cached; concurrent callers share one request. */
     getToken(options) {
-      if (options === undefined && Date.now() < this.#until) return this.#tokenP;
-      return this.#info(options).then((i) => i.accessToken);
+      return this.#info(options, TOKEN);
     }
 
     /** `{ accessToken, tokenType, expiresAt, scope?, quota? }`. */
     getTokenInfo(options) {
-      if (options === undefined && Date.now() < this.#until) return this.#infoP;
-      return this.#info(options);
+      return this.#info(options, INFO);
     }
 
     /** `"Bearer <token>"`. */
     authorizationHeader(options) {
-      if (options === undefined && Date.now() < this.#until) return this.#headerP;
-      return this.#info(options).then((i) => `${i.tokenType} ${i.accessToken}`);
+      return this.#info(options, HEADER);
     }
 
     /**
@@ -514,17 +515,20 @@ function define(w, runtimeKeepAlive) {
     }
 
     // A call: the memo's token, the flight to join, or the engine's verdict.
-    #info(options) {
+    // A call for one shape of the token (INFO, TOKEN or HEADER).
+    // A cached token is answered here, before anything else: no wasm, no new promise.
+    #info(options, shape = INFO) {
+      const now = Date.now();
+      if (options === undefined && now < this.#until) return this.#cached[shape];
       if (this.#freed) return Promise.reject(freed());
       const signal = field(options, "signal");
       if (signal?.aborted) return Promise.reject(aborted());
-      const now = Date.now();
-      if (now < this.#until) return this.#infoP;
+      if (now < this.#until) return this.#cached[shape];
       // Join the flight without entering wasm, but only until the engine's next
       // deadline: where that timer died with the request that armed it (workerd without
       // keep-alive), the next call enters the engine, which times the operation out.
-      if (this.#join >= 0 && (this.#timerAt === null || now < this.#timerAt)) return this.#wait(this.#join, signal);
-      return this.#run(w.step(this.#id, now, 0, 0, 0), { signal });
+      if (this.#join >= 0 && (this.#timerAt === null || now < this.#timerAt)) return this.#wait(this.#join, signal, shape);
+      return this.#run(w.step(this.#id, now, 0, 0, 0), { signal, shape });
     }
 
     // Callers of one flight chain on ONE promise, created where the flight's first caller
@@ -532,21 +536,24 @@ function define(w, runtimeKeepAlive) {
     // it created but another request resolves ("hung"), while a reaction to another
     // request's promise with plain data is fine. An aborted caller stops waiting; the
     // flight goes on for the others.
-    #wait(flight, signal) {
+    // Callers without a signal share the flight's promise of their shape (made once per
+    // flight and shape): 10,000 concurrent callers cost no promise each.
+    #wait(flight, signal, shape = INFO) {
       let root = this.#waiters.get(flight);
       if (!root) {
         root = {};
-        root.p = new Promise((resolve, reject) => { root.resolve = resolve; root.reject = reject; });
-        root.p.catch(() => {});
+        root[INFO] = new Promise((resolve, reject) => { root.resolve = resolve; root.reject = reject; });
+        root[INFO].catch(() => {});
         this.#waiters.set(flight, root);
       }
-      if (!signal) return root.p.then((info) => info);
+      root[shape] ??= root[INFO].then(SHAPES[shape]);
+      if (!signal) return root[shape];
       return new Promise((resolve, reject) => {
         const onAbort = () => reject(aborted());
         signal.addEventListener("abort", onAbort, { once: true });
-        root.p.then((info) => {
+        root[shape].then((v) => {
           signal.removeEventListener("abort", onAbort);
-          resolve(info);
+          resolve(v);
         }, (e) => {
           signal.removeEventListener("abort", onAbort);
           reject(e);
@@ -565,9 +572,9 @@ function define(w, runtimeKeepAlive) {
       let result;
       if (call) {
         const v = field(r, "v");
-        result = field(v, "ok") ? Promise.resolve(Object.freeze(v.ok))
+        result = field(v, "ok") ? Promise.resolve(SHAPES[call.shape ?? INFO](Object.freeze(v.ok)))
           : field(v, "err") ? Promise.reject(toError(v.err))
-          : this.#wait(v.w, call.signal);
+          : this.#wait(v.w, call.signal, call.shape);
       }
       for (const a of r.a) this.#act(a);
       this.#arm(r.t);
@@ -581,9 +588,8 @@ function define(w, runtimeKeepAlive) {
       }
       const info = Object.freeze(m.tok);
       this.#until = m.until;
-      this.#infoP = Promise.resolve(info);
-      this.#tokenP = Promise.resolve(info.accessToken);
-      this.#headerP = Promise.resolve(`${info.tokenType} ${info.accessToken}`);
+      // The three shapes' promises, made once per token: a cached hit returns one of them.
+      this.#cached = SHAPES.map((f) => Promise.resolve(f(info)));
     }
 
     #act(a) {
