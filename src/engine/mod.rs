@@ -743,12 +743,7 @@ impl Engine {
             },
             Step::LeaseWrite(value) => match outcome {
                 Outcome::Done => {
-                    let op = self.next_op();
-                    self.actions.push_back(Action::Get {
-                        op,
-                        key: Key::Lease,
-                    });
-                    self.wait_op(&mut f, op, now_ms, Step::LeaseVerify(value));
+                    self.get(&mut f, now_ms, Key::Lease, Step::LeaseVerify(value));
                 }
                 _ => self.lease_broken(&mut f, now_ms, "put"),
             },
@@ -886,13 +881,15 @@ impl Engine {
         };
     }
 
-    fn read_entry(&mut self, f: &mut Flight, now_ms: f64) {
+    /// Reads `key` from the store; its outcome moves the flight on as `step` says.
+    fn get(&mut self, f: &mut Flight, now_ms: f64, key: Key, step: Step) {
         let op = self.next_op();
-        self.actions.push_back(Action::Get {
-            op,
-            key: Key::Entry,
-        });
-        self.wait_op(f, op, now_ms, Step::ReadEntry);
+        self.actions.push_back(Action::Get { op, key });
+        self.wait_op(f, op, now_ms, step);
+    }
+
+    fn read_entry(&mut self, f: &mut Flight, now_ms: f64) {
+        self.get(f, now_ms, Key::Entry, Step::ReadEntry);
     }
 
     fn on_entry(&mut self, f: &mut Flight, now_ms: f64, outcome: Outcome<'_>) {
@@ -953,8 +950,8 @@ impl Engine {
         let Some(caps) = self.policy.store else {
             return self.send(f, now_ms);
         };
-        let op = self.next_op();
         if caps.atomic_add {
+            let op = self.next_op();
             let value = self.lease_value(now_ms);
             self.actions.push_back(Action::Add {
                 op,
@@ -964,11 +961,7 @@ impl Engine {
             });
             self.wait_op(f, op, now_ms, Step::LeaseAdd(value));
         } else {
-            self.actions.push_back(Action::Get {
-                op,
-                key: Key::Lease,
-            });
-            self.wait_op(f, op, now_ms, Step::LeaseRead);
+            self.get(f, now_ms, Key::Lease, Step::LeaseRead);
         }
     }
 
@@ -977,12 +970,7 @@ impl Engine {
         self.event(Event::Lease {
             state: LeaseState::Taken,
         });
-        let op = self.next_op();
-        self.actions.push_back(Action::Get {
-            op,
-            key: Key::Entry,
-        });
-        self.wait_op(f, op, now_ms, Step::Recheck);
+        self.get(f, now_ms, Key::Entry, Step::Recheck);
     }
 
     fn on_recheck(&mut self, f: &mut Flight, now_ms: f64, outcome: Outcome<'_>) {
@@ -1048,12 +1036,7 @@ impl Engine {
     /// may have written there.
     fn send(&mut self, f: &mut Flight, now_ms: f64) {
         if self.store_on && now_ms >= self.quota_until {
-            let op = self.next_op();
-            self.actions.push_back(Action::Get {
-                op,
-                key: Key::Quota,
-            });
-            return self.wait_op(f, op, now_ms, Step::QuotaRead);
+            return self.get(f, now_ms, Key::Quota, Step::QuotaRead);
         }
         self.send_now(f, now_ms);
     }
