@@ -39,10 +39,14 @@ fn ok(body: &str) -> Outcome<'_> {
 }
 
 fn status(status: u16, body: &str) -> Outcome<'_> {
+    with_headers(status, body, AnswerHeaders::default())
+}
+
+fn with_headers<'a>(status: u16, body: &'a str, headers: AnswerHeaders<'a>) -> Outcome<'a> {
     Outcome::Answer {
         status,
         body: Some(body),
-        headers: AnswerHeaders::default(),
+        headers,
     }
 }
 
@@ -87,14 +91,14 @@ fn a_failed_early_renewal_serves_the_valid_token() {
             timeout: true,
             message: "",
         },
-        Outcome::Answer {
-            status: 429,
-            body: Some(r#"{"error":"too_many_requests"}"#),
-            headers: AnswerHeaders {
+        with_headers(
+            429,
+            r#"{"error":"too_many_requests"}"#,
+            AnswerHeaders {
                 retry_after_ms: Some(1000.0),
                 ..AnswerHeaders::default()
             },
-        },
+        ),
     ] {
         let mut e = with_token(60.0, 0);
         let now = T0 + 2_500.0;
@@ -191,14 +195,14 @@ fn overflowing_retry_after_stops_retrying() {
         e.handle(
             T0,
             op,
-            Outcome::Answer {
-                status: 429,
-                body: Some("{}"),
-                headers: AnswerHeaders {
+            with_headers(
+                429,
+                "{}",
+                AnswerHeaders {
                     retry_after_ms: crate::retry::parse_retry_after(ra, T0),
                     ..AnswerHeaders::default()
                 },
-            },
+            ),
         );
         let actions = drain(&mut e);
         assert_eq!(
@@ -290,14 +294,14 @@ fn an_empty_quota_bucket_blocks_requests_until_it_resets() {
     e.handle(
         T0,
         op,
-        Outcome::Answer {
-            status: 429,
-            body: Some(r#"{"error":"too_many_requests"}"#),
-            headers: AnswerHeaders {
+        with_headers(
+            429,
+            r#"{"error":"too_many_requests"}"#,
+            AnswerHeaders {
                 client_quota: Some("b=per_hour;q=10;r=0;t=120"),
                 ..AnswerHeaders::default()
             },
-        },
+        ),
     );
     let actions = drain(&mut e);
     assert_eq!(settled(&actions), vec![Err("too_many_requests".to_owned())]);
@@ -615,14 +619,14 @@ fn a_quota_block_reaches_other_clients_through_the_store() {
     a.handle(
         T0 + 10.0,
         op,
-        Outcome::Answer {
-            status: 429,
-            body: Some(r#"{"error":"too_many_requests"}"#),
-            headers: AnswerHeaders {
+        with_headers(
+            429,
+            r#"{"error":"too_many_requests"}"#,
+            AnswerHeaders {
                 client_quota: Some("b=per_hour;q=10;r=0;t=120"),
                 ..AnswerHeaders::default()
             },
-        },
+        ),
     );
     let written = drain(&mut a)
         .into_iter()

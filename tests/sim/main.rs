@@ -158,6 +158,22 @@ enum Out {
     StoreFailed,
 }
 
+impl Out {
+    fn answer(
+        status: u16,
+        body: impl Into<String>,
+        retry_after: Option<String>,
+        quota: Option<String>,
+    ) -> Out {
+        Out::Answer {
+            status,
+            body: body.into(),
+            retry_after,
+            quota,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Ev {
     Call(usize),
@@ -801,13 +817,12 @@ impl World {
                 c,
                 op,
                 latency,
-                Out::Answer {
-                    status: 429,
-                    body: r#"{"error":"too_many_requests","error_description":"quota exceeded"}"#
-                        .into(),
-                    retry_after: None,
-                    quota: header,
-                },
+                Out::answer(
+                    429,
+                    r#"{"error":"too_many_requests","error_description":"quota exceeded"}"#,
+                    None,
+                    header,
+                ),
             );
         }
         let r = self.rng.unit();
@@ -830,12 +845,7 @@ impl World {
                 c,
                 op,
                 latency,
-                Out::Answer {
-                    status,
-                    body: "<html>bad gateway</html>".into(),
-                    retry_after: None,
-                    quota: None,
-                },
+                Out::answer(status, "<html>bad gateway</html>", None, None),
             );
         }
         if hit(sc.p_429) {
@@ -846,12 +856,12 @@ impl World {
                 c,
                 op,
                 latency,
-                Out::Answer {
-                    status: 429,
-                    body: r#"{"error":"too_many_requests"}"#.into(),
-                    retry_after: Some(ra.into()),
-                    quota: None,
-                },
+                Out::answer(
+                    429,
+                    r#"{"error":"too_many_requests"}"#,
+                    Some(ra.into()),
+                    None,
+                ),
             );
         }
         if hit(sc.p_bad) {
@@ -864,25 +874,10 @@ impl World {
                     now as u64
                 )
             };
-            return self.complete_later(
-                c,
-                op,
-                latency,
-                Out::Answer {
-                    status: 200,
-                    body,
-                    retry_after: None,
-                    quota: None,
-                },
-            );
+            return self.complete_later(c, op, latency, Out::answer(200, body, None, None));
         }
         if hit(sc.p_auth) {
-            return self.complete_later(c, op, latency, Out::Answer {
-                status: 401,
-                body: r#"{"error":"invalid_client","error_description":"bad secret sim-secret-0123"}"#.into(),
-                retry_after: None,
-                quota: None,
-            });
+            return self.complete_later(c, op, latency, Out::answer(401, r#"{"error":"invalid_client","error_description":"bad secret sim-secret-0123"}"#, None, None));
         }
         // A token: issued when the request arrives, half-way.
         let issued = now + latency / 2.0;
@@ -918,17 +913,7 @@ impl World {
             expires.ceil() as u64,
             sc.lifetime_s
         );
-        self.complete_later(
-            c,
-            op,
-            latency,
-            Out::Answer {
-                status: 200,
-                body,
-                retry_after: None,
-                quota: header,
-            },
-        );
+        self.complete_later(c, op, latency, Out::answer(200, body, None, header));
     }
 }
 
