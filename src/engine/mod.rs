@@ -16,7 +16,8 @@
 //!
 //! # Every decision lives here
 //! - **Freshness.** A token is *fresh* until `min(leeway, lifetime / 2)` before expiry
-//!   and *valid* until expiry.
+//!   and *valid*, handed out, until `min(1 s, lifetime / 10)` before expiry
+//!   ([`usable_until`]): a token with less left would expire on its way.
 //! - **Serve-stale.** A call made while the client holds a valid token is answered at
 //!   once with it. A token that is valid but no longer fresh is renewed in the
 //!   background by one flight; if that renewal fails the token keeps being served until
@@ -159,7 +160,21 @@ pub fn fresh_until(token: &Token, leeway_ms: f64) -> f64 {
     if lifetime.is_nan() || lifetime <= 0.0 {
         return f64::NEG_INFINITY;
     }
-    token.expires_at_ms - leeway_ms.min(lifetime / 2.0)
+    // Never later than usable_until: a token past that is not handed out at all.
+    let margin = EXPIRY_MARGIN_MS.min(lifetime / 10.0);
+    token.expires_at_ms - leeway_ms.min(lifetime / 2.0).max(margin)
+}
+
+/// The most of its validity a token spends unusable at its end, in ms: a token with
+/// less left would expire on its way to the resource server, so it is not handed out.
+pub const EXPIRY_MARGIN_MS: f64 = 1_000.0;
+
+/// Until when (ms) `token` may be handed out: its expiry less `min(1 s, lifetime / 10)`
+/// (found by the chaos test: a call 4 ms before `exp` got a token that had expired by
+/// the time its answer arrived).
+pub fn usable_until(token: &Token) -> f64 {
+    let lifetime = (token.expires_at_ms - token.obtained_at_ms).max(0.0);
+    token.expires_at_ms - EXPIRY_MARGIN_MS.min(lifetime / 10.0)
 }
 
 /// Which store key an operation is about.
@@ -538,12 +553,12 @@ impl Engine {
                 match f.stale_at {
                     // Callers wait for the renewal until then.
                     Some(at) if now_ms < at => fresh,
-                    _ => t.expires_at_ms,
+                    _ => usable_until(t),
                 }
             } else {
                 fresh.max(self.renew_blocked_until(now_ms))
             }
-            .min(t.expires_at_ms);
+            .min(usable_until(t));
             (now_ms < until).then_some((t, until))
         });
         let join = match (&serve, &self.flight) {
@@ -578,7 +593,7 @@ impl Engine {
                     return Verdict::Wait(f.id);
                 }
             } else if self.may_renew(now_ms) {
-                let stale_at = now_ms + (t.expires_at_ms - now_ms) / 2.0;
+                let stale_at = now_ms + (usable_until(&t) - now_ms) / 2.0;
                 let id = self.start_flight(now_ms);
                 if let Some(f) = self.flight.as_mut().filter(|f| f.id == id) {
                     f.stale_at = Some(stale_at);
@@ -784,7 +799,7 @@ impl Engine {
     // ---- calls -------------------------------------------------------------------
 
     fn valid_token(&self, now_ms: f64) -> Option<&Token> {
-        self.token.as_ref().filter(|t| now_ms < t.expires_at_ms)
+        self.token.as_ref().filter(|t| now_ms < usable_until(t))
     }
 
     fn may_renew(&self, now_ms: f64) -> bool {
@@ -929,7 +944,7 @@ impl Engine {
                 self.take_lease(f, now_ms);
             }
             other => {
-                f.fallback = other.filter(|t| now_ms < t.expires_at_ms);
+                f.fallback = other.filter(|t| now_ms < usable_until(t));
                 if f.wait_until.is_some_and(|until| now_ms >= until) {
                     // The holder did not deliver within the lease: fetch our own.
                     return self.send(f, now_ms);
@@ -1096,7 +1111,7 @@ impl Engine {
         match result {
             // Expired on arrival (`expires_in: 0`, a JWT `exp` already past): never
             // handed out, and not retried (the server would answer the same).
-            Ok(token) if token.expires_at_ms <= now_ms => {
+            Ok(token) if usable_until(&token) <= now_ms => {
                 let status = match outcome {
                     Outcome::Answer { status, .. } => status,
                     _ => 200,
@@ -1280,7 +1295,7 @@ impl Engine {
                 if is_negative(&err) {
                     self.negative = Some((err.clone(), now_ms + self.policy.negative_cache_ms));
                 }
-                if let Some(t) = f.fallback.take().filter(|t| now_ms < t.expires_at_ms) {
+                if let Some(t) = f.fallback.take().filter(|t| now_ms < usable_until(t)) {
                     if self.valid_token(now_ms).is_none() {
                         self.adopt(t);
                     }

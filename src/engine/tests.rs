@@ -159,15 +159,15 @@ fn the_renewal_is_retried_one_backoff_step_later() {
 #[test]
 fn a_slow_renewal_serves_the_valid_token_halfway_through_its_validity() {
     let mut e = with_token(60.0, 0);
-    let now = T0 + 2_000.0; // due; 2 s of validity left
+    let now = T0 + 2_000.0; // due; usable until T0 + 3.6 s (4 s less its 0.4 s margin)
     assert!(matches!(e.call(now), Verdict::Wait(_)));
     drain(&mut e);
-    assert_eq!(e.poll_timeout(), Some(now + 1_000.0));
+    assert_eq!(e.poll_timeout(), Some(now + 800.0), "halfway to T0 + 3.6 s");
     assert!(
         e.memo(now + 500.0).join.is_some(),
         "later callers join the renewal"
     );
-    e.handle_timeout(now + 1_000.0);
+    e.handle_timeout(now + 800.0);
     assert_eq!(settled(&drain(&mut e)), vec![Ok("a".to_owned())]);
     // The renewal goes on; callers now get the valid token at once.
     assert!(e.is_busy());
@@ -706,7 +706,8 @@ fn a_static_jwt_is_served_until_its_exp_then_token_expired_without_a_request() {
     // Leeway 60 s, more than the token has left: a static token is never renewed.
     let mut e = Engine::new(policy(60.0, 2, None), 7);
     e.serve_static(&token);
-    for now in [T0, T0 + 1_999.0] {
+    // Handed out until a second before its exp (the expiry margin), then token_expired.
+    for now in [T0, T0 + 999.0] {
         match e.call(now) {
             Verdict::Ready(Ok(t)) => {
                 assert_eq!(t.access_token, token);
@@ -716,10 +717,10 @@ fn a_static_jwt_is_served_until_its_exp_then_token_expired_without_a_request() {
             v => panic!("{v:?}"),
         }
         let memo = e.memo(now);
-        assert_eq!(memo.serve.map(|(_, until)| until), Some(T0 + 2_000.0));
+        assert_eq!(memo.serve.map(|(_, until)| until), Some(T0 + 1_000.0));
         assert_eq!(memo.join, None);
     }
-    for now in [T0 + 2_000.0, T0 + 60_000.0] {
+    for now in [T0 + 1_000.0, T0 + 60_000.0] {
         assert_eq!(e.call(now), Verdict::Ready(Err(Error::TokenExpired)));
         assert_eq!(e.memo(now).serve, None);
         // A 401 and clear() change nothing: the same error, never a flight.
@@ -755,7 +756,10 @@ fn a_static_opaque_token_never_expires_and_never_touches_the_store() {
             }
             v => panic!("{v:?}"),
         }
-        assert_eq!(e.memo(now).serve.map(|(_, u)| u), Some(NO_EXPIRY_MS));
+        assert_eq!(
+            e.memo(now).serve.map(|(_, u)| u),
+            Some(NO_EXPIRY_MS - EXPIRY_MARGIN_MS)
+        );
         assert_eq!(drain(&mut e), vec![]);
     }
     // A JWT whose exp overflows is capped like an opaque token.

@@ -79,7 +79,8 @@ describe('quota pacing', { timeout: 60_000 }, () => {
     assert.deepEqual(perHour(stale), { bucket: 'per_hour', limit: 1000, remaining: 0, resetSeconds: 5 }, 'TokenInfo.quota shows the empty bucket');
     assert.deepEqual(eventsOf(id, 'stale_served').at(-1), { type: 'stale_served', reason: 'too_many_requests', expiresAt: first.expiresAt });
     let served = 0;
-    while (Date.now() < first.expiresAt - 150) {
+    // A token is handed out until min(1 s, lifetime / 10) before expiry: 300 ms here.
+    while (Date.now() < first.expiresAt - 300 - 150) {
       assert.equal(await c.getToken(), first.accessToken);
       served += 1;
       await sleep(100);

@@ -399,14 +399,16 @@ impl World {
         self.clients[c]
             .engine
             .token()
-            .is_some_and(|t| self.now < t.expires_at_ms)
+            .is_some_and(|t| self.now < datacosmos_auth::engine::usable_until(t))
     }
 
     fn check_token(&self, seed: u64, t: &Token) {
-        if self.now >= t.expires_at_ms {
+        // Not expired, and not in its last min(1 s, lifetime / 10) either: such a token
+        // would expire on its way to the resource server.
+        if self.now >= datacosmos_auth::engine::usable_until(t) {
             self.fail(
                 seed,
-                &format!("expired token {} handed out", t.access_token),
+                &format!("expired (or nearly) token {} handed out", t.access_token),
             );
         }
         // The server's own expiry of this token (issued after the client sent its request).
@@ -885,7 +887,9 @@ impl World {
         self.stats.issued += 1;
         let life_ms = sc.lifetime_s * 1000.0;
         let expires = issued + life_ms;
-        let margin = (sc.leeway_s * 1000.0).min(life_ms / 2.0);
+        let margin = (sc.leeway_s * 1000.0)
+            .min(life_ms / 2.0)
+            .max(datacosmos_auth::engine::EXPIRY_MARGIN_MS.min(life_ms / 10.0));
         if self.sc.healthy
             && self.sc.store == StoreKind::Atomic
             && self.sc.p_clear == 0.0
