@@ -110,6 +110,10 @@ pub enum AuthMethod {
     /// `client_id` and `client_assertion_type` in the body; the driver adds a fresh
     /// `client_assertion` signed with the private key to each attempt (RFC 7523 §2.2).
     PrivateKeyJwt,
+    /// A public client (RFC 7591 §2 `token_endpoint_auth_method` `none`): only
+    /// `client_id` in the body. Used by user login (authorization code with PKCE,
+    /// RFC 7636, then refresh tokens), whose driver supplies each request's grant.
+    None,
 }
 
 /// The token request's body format.
@@ -351,7 +355,9 @@ impl Config {
         let mut client_secret = match input.client_secret {
             Some(s) if !s.expose().is_empty() => s,
             Some(_) => return Err(Error::config("clientSecret must not be empty")),
-            None if static_token || input.auth_method.as_deref() == Some("private_key_jwt") => {
+            None if static_token
+                || matches!(input.auth_method.as_deref(), Some("private_key_jwt" | "none")) =>
+            {
                 ClientSecret::new("")
             }
             None => return Err(Error::config("clientSecret is required")),
@@ -392,9 +398,10 @@ impl Config {
             None | Some("client_secret_post") => AuthMethod::ClientSecretPost,
             Some("client_secret_basic") => AuthMethod::ClientSecretBasic,
             Some("private_key_jwt") => AuthMethod::PrivateKeyJwt,
+            Some("none") => AuthMethod::None,
             Some(_) => {
                 return Err(Error::config(
-                    "authMethod must be \"client_secret_post\", \"client_secret_basic\" or \"private_key_jwt\"",
+                    "authMethod must be \"client_secret_post\", \"client_secret_basic\", \"private_key_jwt\" or \"none\"",
                 ))
             }
         };
@@ -682,6 +689,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.auth_method, AuthMethod::PrivateKeyJwt);
+        // A public client ("none") has no secret either.
+        let c = Config::new(ConfigInput {
+            auth_method: Some("none".into()),
+            client_secret: None,
+            ..input()
+        })
+        .unwrap();
+        assert_eq!(c.auth_method, AuthMethod::None);
         assert!(reason(Config::new(ConfigInput {
             auth_method: Some("client_secret_jwt".into()),
             ..input()

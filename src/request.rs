@@ -40,7 +40,8 @@ impl fmt::Debug for TokenRequest {
 ///
 /// Parameters, in order: `grant_type=client_credentials`, then `client_id` and
 /// `client_secret` (only with `client_secret_post`; `client_id` and
-/// `client_assertion_type` with `private_key_jwt`), `audience`, `scope`, then
+/// `client_assertion_type` with `private_key_jwt`; `client_id` alone with `none`, whose
+/// driver replaces the grant per request), `audience`, `scope`, then
 /// `extraParams`. With `client_secret_basic` the id and secret are form-urlencoded,
 /// joined by `:` and Base64-encoded (RFC 6749 §2.3.1).
 pub fn build(config: &Config) -> TokenRequest {
@@ -56,6 +57,7 @@ pub fn build(config: &Config) -> TokenRequest {
             let credential = basic_credential(config.client_id(), config.client_secret().expose());
             headers.push(("authorization", "Basic ".to_owned() + &credential));
         }
+        AuthMethod::None => params.push(("client_id", config.client_id())),
         AuthMethod::PrivateKeyJwt => {
             params.push(("client_id", config.client_id()));
             params.push(("client_assertion_type", CLIENT_ASSERTION_TYPE));
@@ -217,6 +219,20 @@ mod tests {
             "grant_type=client_credentials&client_id=id&client_assertion_type=\
              urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
         );
+        assert_eq!(header(&r, "authorization"), None);
+    }
+
+    #[test]
+    fn a_public_client_sends_its_id_only() {
+        let c = Config::new(ConfigInput {
+            client_id: Some("id".into()),
+            auth_method: Some("none".into()),
+            audience: Audience::Omit,
+            ..ConfigInput::default()
+        })
+        .unwrap();
+        let r = build(&c);
+        assert_eq!(r.body, "grant_type=client_credentials&client_id=id");
         assert_eq!(header(&r, "authorization"), None);
     }
 
