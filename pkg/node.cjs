@@ -16,3 +16,4 @@ exports.TokenClient = api.TokenClient;
 exports.getToken = api.getToken;
 exports.OAuthError = api.OAuthError;
 Object.assign(exports, require("./stores.cjs"));
+exports.UserLogin = require("./login.cjs").UserLogin;

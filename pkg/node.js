@@ -11,3 +11,4 @@ function load() {
 
 export const { TokenClient, getToken, OAuthError } = install(load);
 export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";
+export { UserLogin } from "./login.js";

@@ -23,7 +23,7 @@ await build({
 
 // The plain-JS modules for the CommonJS entry: the store adapters and the driver as
 // they are, the private_key_jwt signer with pkg/assertion.js inlined.
-for (const [name, bundle] of [["stores", false], ["core", false], ["private-key-jwt", true]]) {
+for (const [name, bundle] of [["stores", false], ["core", false], ["login", false], ["private-key-jwt", true]]) {
   await build({
     entryPoints: [new URL(`${name}.js`, pkg).pathname],
     outfile: new URL(`${name}.cjs`, pkg).pathname,
