@@ -22,7 +22,7 @@ export const DEFAULT_USER_SCOPE = "openid profile email offline_access";
 const DEFAULT_AUDIENCE = "https://beeapp.open-cosmos.com";
 const PENDING = "datacosmos-auth:pending:";
 // Options handed to the TokenClient as they are.
-const CLIENT_OPTIONS = ["tokenUrl", "audience", "fetch", "onEvent", "waitUntil", "timeoutMs", "maxRetries",
+const CLIENT_OPTIONS = ["tokenUrl", "fetch", "onEvent", "waitUntil", "timeoutMs", "maxRetries",
   "refreshLeewaySeconds", "negativeCacheSeconds"];
 
 const fail = (code, message) => new globalThis[REGISTRY].OAuthError(code, message);
@@ -64,8 +64,18 @@ function checkUrl(name, value) {
   return value;
 }
 
+// An own member of the caller's config (an inherited one, e.g. from a polluted
+// Object.prototype, never counts); a getter or Proxy trap that throws is invalid_config.
+function member(config, name) {
+  try {
+    return Object.prototype.hasOwnProperty.call(config, name) ? config[name] : undefined;
+  } catch {
+    throw invalid(`config.${name} could not be read`);
+  }
+}
+
 function ownString(config, name, fallback) {
-  const v = Object.prototype.hasOwnProperty.call(config, name) ? config[name] : undefined;
+  const v = member(config, name);
   if (v === undefined) return fallback;
   if (typeof v !== "string" || v.length === 0) throw invalid(`${name} must be a non-empty string`);
   return v;
@@ -116,28 +126,35 @@ export class UserLogin {
     c.authorizeUrl = checkUrl("authorizeUrl", ownString(config, "authorizeUrl", DEFAULT_AUTHORIZE_URL));
     c.revocationUrl = checkUrl("revocationUrl", ownString(config, "revocationUrl", DEFAULT_REVOCATION_URL));
     c.scope = ownString(config, "scope", DEFAULT_USER_SCOPE);
-    const audience = Object.prototype.hasOwnProperty.call(config, "audience") ? config.audience : DEFAULT_AUDIENCE;
+    let audience = member(config, "audience");
+    if (audience === undefined) audience = DEFAULT_AUDIENCE;
     if (audience !== null && (typeof audience !== "string" || audience.length === 0)) {
       throw invalid("audience must be a non-empty string or null");
     }
     c.audience = audience;
     c.extraParams = Object.create(null);
-    const extra = Object.prototype.hasOwnProperty.call(config, "extraParams") ? config.extraParams : undefined;
+    const extra = member(config, "extraParams");
     if (extra !== undefined) {
       if (extra === null || typeof extra !== "object") throw invalid("extraParams must be an object");
-      for (const k of Object.keys(extra)) {
-        if (typeof extra[k] !== "string") throw invalid(`extraParams.${k} must be a string`);
+      let entries;
+      try {
+        entries = Object.entries(extra);
+      } catch {
+        throw invalid("extraParams could not be read");
+      }
+      for (const [k, v] of entries) {
+        if (typeof v !== "string") throw invalid(`extraParams.${k} must be a string`);
         if (["response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method"].includes(k)) {
           throw invalid(`extraParams may not set \`${k}\``);
         }
-        c.extraParams[k] = extra[k];
+        c.extraParams[k] = v;
       }
     }
     c.client = Object.create(null);
-    for (const k of CLIENT_OPTIONS) if (Object.prototype.hasOwnProperty.call(config, k)) c.client[k] = config[k];
-    this.#storage = checkStorage("storage", config.storage);
-    this.#transient = checkStorage("transientStorage",
-      Object.prototype.hasOwnProperty.call(config, "transientStorage") ? config.transientStorage : globalThis.sessionStorage);
+    for (const k of CLIENT_OPTIONS) if (member(config, k) !== undefined) c.client[k] = member(config, k);
+    this.#storage = checkStorage("storage", member(config, "storage"));
+    const transient = member(config, "transientStorage");
+    this.#transient = checkStorage("transientStorage", transient === undefined ? globalThis.sessionStorage : transient);
     this.#key = ownString(config, "storageKey", `datacosmos-auth:user:${c.clientId}`);
     this.#config = c;
     // The TokenClient's options are checked now (invalid_config here, not at the callback).
