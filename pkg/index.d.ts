@@ -302,6 +302,99 @@ export class TokenClient {
 export function getToken(config: ClientConfig | PrivateKeyJwtConfig): Promise<string>;
 
 /**
+ * The Web Storage interface (`sessionStorage`, `localStorage`), or an object like it
+ * whose methods return promises (a token file). Values are strings.
+ */
+export interface LoginStorage {
+  getItem(key: string): string | null | undefined | Promise<string | null | undefined>;
+  setItem(key: string, value: string): void | Promise<void>;
+  removeItem(key: string): void | Promise<void>;
+}
+
+/** Options of a {@link UserLogin}. Only `clientId` and `redirectUri` are required. */
+export interface UserLoginConfig {
+  /** The client id of a public application (Auth0 "Single Page" or "Native"): no secret. */
+  clientId: string;
+  /**
+   * Where the authorization server sends the browser back, registered with the
+   * application: `https:`, or `http:` on a loopback host (RFC 8252 §7.3).
+   */
+  redirectUri: string;
+  /** Default `"https://login.open-cosmos.com/authorize"`. */
+  authorizeUrl?: string;
+  /** Default `"https://login.open-cosmos.com/oauth/token"`. */
+  tokenUrl?: string;
+  /** RFC 7009 revocation endpoint, used by `logout()`. Default `"https://login.open-cosmos.com/oauth/revoke"`. */
+  revocationUrl?: string;
+  /** Default `"https://beeapp.open-cosmos.com"`; `null` sends no `audience`. */
+  audience?: string | null;
+  /** Default `"openid profile email offline_access"` (`offline_access`: a refresh token). */
+  scope?: string;
+  /** More authorization request parameters (`prompt`, `login_hint`, `organization`…). */
+  extraParams?: Record<string, string>;
+  /**
+   * Where the session (refresh token and access token) is kept across page loads, e.g.
+   * `sessionStorage`. Default: memory only (a reload logs out). Anything stored there is
+   * readable by every script of the origin: an XSS flaw would leak the session.
+   */
+  storage?: LoginStorage;
+  /** Default `"datacosmos-auth:user:<clientId>"`: `storage` keys are this plus `:refresh` and `:token`. */
+  storageKey?: string;
+  /**
+   * Where a started login's `state` and code verifier wait for the callback (one use each).
+   * Default `globalThis.sessionStorage` where there is one, else memory.
+   */
+  transientStorage?: LoginStorage | null;
+  /** As in {@link ClientConfig}. */
+  fetch?: typeof fetch;
+  onEvent?: (event: TokenEvent) => void;
+  timeoutMs?: number;
+  maxRetries?: number;
+  refreshLeewaySeconds?: number;
+  negativeCacheSeconds?: number;
+}
+
+/**
+ * A user's login (OAuth 2.0 authorization code grant, RFC 6749 §4.1) as a public client
+ * with PKCE S256 (RFC 7636) and `state`; then refresh tokens (RFC 6749 §6), rotated ones
+ * kept. The {@link TokenClient} it gives renews the access token as for client
+ * credentials: single flight, retries, serve-stale.
+ * @example
+ * const login = new UserLogin({ clientId, redirectUri: `${location.origin}/callback` });
+ * const client = location.pathname === "/callback"
+ *   ? await login.handleCallback(location.href)
+ *   : (await login.restore()) ?? (await login.redirect());
+ * const res = await client.fetch("https://app.open-cosmos.com/api/data/v0/stac/collections");
+ */
+export class UserLogin {
+  /** @throws {OAuthError} `invalid_config`, synchronously. */
+  constructor(config: UserLoginConfig);
+  /**
+   * A new authorization request URL (`response_type=code`, `state`, `code_challenge`,
+   * `code_challenge_method=S256`, `scope`, `audience`); its state and code verifier wait
+   * for {@link handleCallback}.
+   */
+  authorizationUrl(): Promise<string>;
+  /** Browsers: sends the page to {@link authorizationUrl}. Never resolves. */
+  redirect(): Promise<never>;
+  /**
+   * Completes the login from the redirect URI with its query: checks `state`, exchanges
+   * the code with the code verifier, and resolves with the user's client (its first
+   * token fetched).
+   * @throws {OAuthError} (rejects) `state_mismatch`; the server's `error` (`access_denied`…);
+   *   `invalid_grant` (code reused or expired, wrong verifier); any token request error.
+   */
+  handleCallback(callbackUrl: string | URL): Promise<TokenClient>;
+  /** The logged-in user's client: from this login, or from `storage`; `null` if none. */
+  restore(): Promise<TokenClient | null>;
+  /**
+   * Frees the client, deletes the stored session and revokes the refresh token
+   * (RFC 7009; best effort, skipped with `{ revoke: false }`).
+   */
+  logout(options?: { revoke?: boolean }): Promise<void>;
+}
+
+/**
  * Every failure: branch on `code`. `instanceof OAuthError` holds for errors of any copy
  * of the package in the process (a `Symbol.for` brand). Never contains the secret.
  * @example
@@ -314,7 +407,7 @@ export class OAuthError extends Error {
   /**
    * The server's RFC 6749 `error` (e.g. `"invalid_client"`; never redacted), or one of
    * `"invalid_config"`, `"network_error"`, `"timeout"`, `"invalid_response"`,
-   * `"http_error"`, `"quota_exceeded"`, `"aborted"`, `"token_expired"`.
+   * `"http_error"`, `"quota_exceeded"`, `"aborted"`, `"token_expired"`, `"state_mismatch"` (user login).
    */
   code: string;
   /** For `quota_exceeded`: seconds until the empty bucket resets. */
