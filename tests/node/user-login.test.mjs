@@ -1,0 +1,231 @@
+// UserLogin (pkg/login.js) end to end in Node against a real authorization server
+// (oidc-provider on 127.0.0.1: a public native client, PKCE S256 required, refresh token
+// rotation), the login page completed by the fetch-only agent. The browser flow runs in
+// Chromium (tests/browser/user-login.test.mjs), the CLI's in tests/node/cli-login.test.mjs.
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { UserLogin, OAuthError } from "datacosmos-auth";
+import { startLoginServer } from "../servers/oidc-login.mjs";
+import { completeLogin } from "../servers/login-agent.mjs";
+
+const REDIRECT = "http://127.0.0.1:9/callback"; // never fetched: the agent stops there
+let server;
+
+before(async () => {
+  server = await startLoginServer({ accessTokenTTL: 3 });
+});
+after(() => server.close());
+
+const memoryStorage = () => {
+  const m = new Map();
+  return { map: m, getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, String(v)), removeItem: (k) => void m.delete(k) };
+};
+
+function login(extra = {}) {
+  return new UserLogin({
+    clientId: server.nativeClientId, redirectUri: REDIRECT, authorizeUrl: server.authorizeUrl,
+    tokenUrl: server.tokenUrl, revocationUrl: server.revocationUrl, audience: null, refreshLeewaySeconds: 1,
+    transientStorage: null, ...extra,
+  });
+}
+
+async function loggedIn(l) {
+  const { callbackUrl } = await completeLogin(await l.authorizationUrl());
+  return { client: await l.handleCallback(callbackUrl), callbackUrl };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe("UserLogin against oidc-provider", { timeout: 60_000 }, () => {
+  test("the authorization request carries PKCE S256, state, scope and audience", async () => {
+    const l = login({ audience: "https://beeapp.open-cosmos.com", extraParams: { prompt: "login" } });
+    const url = new URL(await l.authorizationUrl());
+    const q = Object.fromEntries(url.searchParams);
+    assert.equal(url.origin + url.pathname, server.authorizeUrl);
+    assert.equal(q.response_type, "code");
+    assert.equal(q.client_id, server.nativeClientId);
+    assert.equal(q.redirect_uri, REDIRECT);
+    assert.equal(q.scope, "openid profile email offline_access");
+    assert.equal(q.code_challenge_method, "S256");
+    assert.match(q.code_challenge, /^[\w-]{43}$/);
+    assert.match(q.state, /^[\w-]{43}$/);
+    assert.equal(q.audience, "https://beeapp.open-cosmos.com");
+    assert.equal(q.prompt, "login");
+    const again = new URL(await l.authorizationUrl()).searchParams;
+    assert.notEqual(again.get("state"), q.state, "a fresh state per login");
+    assert.notEqual(again.get("code_challenge"), q.code_challenge, "a fresh verifier per login");
+  });
+
+  test("login, then refreshes with rotation: one request per renewal, the old refresh token refused", async () => {
+    const storage = memoryStorage();
+    const l = login({ storage });
+    const before = server.tokenLog().length;
+    const { client } = await loggedIn(l);
+    const first = await client.getTokenInfo();
+    assert.equal(first.tokenType, "Bearer");
+    assert.ok(first.expiresAt > Date.now());
+    const refresh1 = storage.map.get(`datacosmos-auth:user:${server.nativeClientId}:refresh`);
+    assert.ok(refresh1, "the refresh token is kept in storage");
+    assert.equal(await client.getToken(), first.accessToken, "cached: no second request");
+    await sleep(2300); // 3 s tokens, renewed from 1 s before expiry
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => client.getToken()));
+    assert.equal(new Set(tokens).size, 1, "20 callers share one renewal");
+    assert.notEqual(tokens[0], first.accessToken);
+    const log = server.tokenLog().slice(before);
+    assert.deepEqual(log.map((e) => [e.grantType, e.status]), [["authorization_code", 200], ["refresh_token", 200]]);
+    const refresh2 = storage.map.get(`datacosmos-auth:user:${server.nativeClientId}:refresh`);
+    assert.ok(refresh2 && refresh2 !== refresh1, "the rotated refresh token replaced the old one");
+    // The old one is spent: the server refuses it (rotation is real, not just tolerated).
+    const res = await fetch(server.tokenUrl, {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refresh1, client_id: server.nativeClientId }),
+    });
+    assert.equal((await res.json()).error, "invalid_grant");
+    client.free();
+  });
+
+  test("restore() rebuilds the session from storage; without storage there is none", async () => {
+    const storage = memoryStorage();
+    const { client } = await loggedIn(login({ storage }));
+    const token = await client.getToken();
+    const requests = server.tokenRequests();
+    const restored = await login({ storage }).restore();
+    assert.ok(restored);
+    assert.equal(await restored.getToken(), token, "the stored access token, no request");
+    assert.equal(server.tokenRequests(), requests);
+    assert.equal(await login().restore(), null, "memory only: a new UserLogin has no session");
+    client.free();
+    restored.free();
+  });
+
+  test("a tampered or unknown state is state_mismatch, and no code is exchanged", async () => {
+    const l = login();
+    const { callbackUrl } = await completeLogin(await l.authorizationUrl());
+    const tampered = new URL(callbackUrl);
+    tampered.searchParams.set("state", `${tampered.searchParams.get("state")}x`);
+    const exchanges = server.codeExchanges();
+    await assert.rejects(l.handleCallback(tampered), (e) => e instanceof OAuthError && e.code === "state_mismatch");
+    await assert.rejects(login().handleCallback(callbackUrl), { code: "state_mismatch" }, "another UserLogin did not start it");
+    const noState = new URL(callbackUrl);
+    noState.searchParams.delete("state");
+    await assert.rejects(l.handleCallback(noState), { code: "state_mismatch" });
+    assert.equal(server.codeExchanges(), exchanges);
+  });
+
+  test("a pending login is used once: the same callback twice is state_mismatch", async () => {
+    const l = login();
+    const { client, callbackUrl } = await loggedIn(l);
+    await assert.rejects(l.handleCallback(callbackUrl), { code: "state_mismatch" });
+    client.free();
+  });
+
+  test("a reused code and a wrong code verifier are invalid_grant from the server", async () => {
+    // Two logins: the second login's callback is completed with the first's (already
+    // exchanged) code, so the state matches but the server refuses the code.
+    const a = login();
+    const { client, callbackUrl } = await loggedIn(a);
+    const b = login();
+    const second = await completeLogin(await b.authorizationUrl());
+    const reused = new URL(second.callbackUrl);
+    reused.searchParams.set("code", new URL(callbackUrl).searchParams.get("code"));
+    await assert.rejects(b.handleCallback(reused), (e) => e.code === "invalid_grant" && e.status === 400);
+    // The wrong verifier: b's code with c's pending login (its state, its verifier).
+    const c = login();
+    const third = await completeLogin(await c.authorizationUrl());
+    const crossed = new URL(second.callbackUrl);
+    crossed.searchParams.set("state", new URL(third.callbackUrl).searchParams.get("state"));
+    await assert.rejects(c.handleCallback(crossed), { code: "invalid_grant" });
+    client.free();
+  });
+
+  test("the server's refusal in the callback keeps its code and description", async () => {
+    const l = login();
+    const { callbackUrl } = await completeLogin(await l.authorizationUrl(), { cancel: true });
+    await assert.rejects(l.handleCallback(callbackUrl), (e) => e.code === "access_denied" && typeof e.description === "string");
+  });
+
+  test("a revoked refresh token: the valid access token is still served, then invalid_grant", async () => {
+    const l = login();
+    const { client } = await loggedIn(l);
+    const token = await client.getToken();
+    server.revokeAll();
+    await sleep(2300);
+    // Due but not expired: the failed renewal does not take the valid token away.
+    assert.equal(await client.getToken(), token);
+    await sleep(1000);
+    await assert.rejects(client.getToken(), (e) => e.code === "invalid_grant");
+    client.free();
+  });
+
+  test("logout revokes the refresh token at the server and forgets the session", async () => {
+    const storage = memoryStorage();
+    const l = login({ storage });
+    const { client } = await loggedIn(l);
+    await client.getToken();
+    const refresh = storage.map.get(`datacosmos-auth:user:${server.nativeClientId}:refresh`);
+    await l.logout();
+    assert.equal(storage.map.size, 0, "nothing left in storage");
+    assert.equal(await l.restore(), null);
+    await assert.rejects(client.getToken(), { code: "invalid_config" }, "the client was freed");
+    const res = await fetch(server.tokenUrl, {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refresh, client_id: server.nativeClientId }),
+    });
+    assert.equal((await res.json()).error, "invalid_grant", "revoked at the server (RFC 7009)");
+  });
+
+  test("no secret of the login in errors or events", async () => {
+    const events = [];
+    const storage = memoryStorage();
+    const l = login({ storage, onEvent: (e) => events.push(JSON.stringify(e)) });
+    const { client } = await loggedIn(l);
+    await client.getToken();
+    const refresh = storage.map.get(`datacosmos-auth:user:${server.nativeClientId}:refresh`);
+    server.revokeAll();
+    client.clear();
+    const err = await client.getToken().catch((e) => e);
+    assert.equal(err.code, "invalid_grant");
+    const seen = [err.message, err.stack, JSON.stringify(err), ...events].join("\n");
+    assert.ok(events.length > 0);
+    assert.ok(!seen.includes(refresh), "the refresh token is nowhere");
+    client.free();
+  });
+});
+
+describe("UserLogin config", () => {
+  test("bad options are invalid_config, thrown by the constructor", () => {
+    const base = { clientId: "c", redirectUri: "https://app.example/cb" };
+    for (const [bad, what] of [
+      [{ ...base, clientId: "" }, "clientId"],
+      [{ redirectUri: base.redirectUri }, "clientId"],
+      [{ clientId: "c" }, "redirectUri"],
+      [{ ...base, redirectUri: "http://app.example/cb" }, "redirectUri"],
+      [{ ...base, redirectUri: "https://app.example/cb#x" }, "redirectUri"],
+      [{ ...base, authorizeUrl: "ftp://x/" }, "authorizeUrl"],
+      [{ ...base, audience: "" }, "audience"],
+      [{ ...base, extraParams: { state: "x" } }, "state"],
+      [{ ...base, extraParams: { prompt: 1 } }, "prompt"],
+      [{ ...base, storage: {} }, "storage"],
+      [{ ...base, tokenUrl: "http://app.example/token" }, "tokenUrl"],
+      [{ ...base, get scope() { throw new Error("boom"); } }, "scope"],
+    ]) {
+      assert.throws(() => new UserLogin(bad), (e) => e instanceof OAuthError && e.code === "invalid_config" && e.message.includes(what), what);
+    }
+    assert.throws(() => new UserLogin(null), { code: "invalid_config" });
+  });
+
+  test("inherited (polluted) options never count", async () => {
+    Object.prototype.authorizeUrl = "https://evil.example/authorize";
+    try {
+      const url = await new UserLogin({ clientId: "c", redirectUri: "https://app.example/cb", transientStorage: null }).authorizationUrl();
+      assert.ok(url.startsWith("https://login.open-cosmos.com/authorize?"), url);
+    } finally {
+      delete Object.prototype.authorizeUrl;
+    }
+  });
+
+  test('authMethod "none" without a login is refused by TokenClient', async () => {
+    const { TokenClient } = await import("datacosmos-auth");
+    assert.throws(() => new TokenClient({ clientId: "c", authMethod: "none" }), (e) => e.code === "invalid_config" && /UserLogin/.test(e.message));
+  });
+});
