@@ -53,7 +53,7 @@ const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 function loginPage(details) {
   const { uid, params } = details;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Log in</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Log in</title></head>
 <body>
 <h1>Log in</h1>
 <p>Client <code id="client">${escapeHtml(params.client_id)}</code> asks for
@@ -123,7 +123,7 @@ export async function startLoginServer(opts = {}) {
     // A plain error page (the default one loads a web font from the internet).
     renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body><h1>Error</h1>${
+      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Error</title></head><body><h1>Error</h1>${
         Object.entries(out).map(([k, v]) => `<p id="${escapeHtml(k)}">${escapeHtml(k)}: ${escapeHtml(v)}</p>`).join('')}</body></html>`;
     },
     cookies: { keys: ['datacosmos-auth-login-test'] },
@@ -213,7 +213,7 @@ export async function startLoginServer(opts = {}) {
     } else if (url.pathname === '/callback' && req.method === 'GET') {
       callbacks.push(Object.fromEntries(url.searchParams));
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><title>callback</title><p id="done">Logged in.</p>');
+      res.end('<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>callback</title></head><body><p id="done">Logged in.</p></body></html>');
     } else {
       providerCallback(req, res);
     }
