@@ -90,7 +90,6 @@ export async function startLoginServer(opts = {}) {
     accessTokenTTL = 600,
     refreshTokenTTL = 86400,
     nativeRedirectUris = DEFAULT_NATIVE_REDIRECT_URIS,
-    apiScope = LOGIN_SCOPE,
   } = opts;
   const Provider = await loadProvider();
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -143,7 +142,7 @@ export async function startLoginServer(opts = {}) {
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => ({
           audience: resource,
-          scope: apiScope,
+          scope: LOGIN_SCOPE,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
         }),
