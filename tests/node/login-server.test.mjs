@@ -83,7 +83,12 @@ describe('login server (oidc-provider) with the Node login agent', () => {
     assert.equal(tokens.body.token_type, 'Bearer');
     assert.equal(tokens.body.expires_in, 120, 'accessTokenTTL');
     assert.equal(tokens.body.scope, 'openid profile email offline_access');
-    assert.match(tokens.body.access_token, /^[\w-]{20,}$/);
+    const access = jwtClaims(tokens.body.access_token);
+    assert.equal(access.aud, DEFAULT_AUDIENCE, 'a JWT for the audience, as Auth0 issues');
+    assert.equal(access.sub, 'ada');
+    assert.equal(access.client_id, server.nativeClientId);
+    assert.equal(access.scope, 'openid profile email offline_access');
+    assert.equal(access.exp - access.iat, 120);
     assert.match(tokens.body.refresh_token, /^[\w-]{20,}$/);
     const idToken = jwtClaims(tokens.body.id_token);
     assert.equal(idToken.sub, 'ada');
@@ -104,6 +109,7 @@ describe('login server (oidc-provider) with the Node login agent', () => {
     assert.notEqual(second.body.refresh_token, first.refresh_token);
     assert.notEqual(second.body.access_token, first.access_token);
     assert.equal(second.body.expires_in, 120);
+    assert.equal(jwtClaims(second.body.access_token).aud, DEFAULT_AUDIENCE, 'the refreshed access token keeps the audience');
     const third = await refresh(server, server.nativeClientId, second.body.refresh_token);
     assert.equal(third.status, 200, JSON.stringify(third.body));
     assert.notEqual(third.body.refresh_token, second.body.refresh_token);
@@ -114,6 +120,33 @@ describe('login server (oidc-provider) with the Node login agent', () => {
     assertInvalidGrant(await refresh(server, server.nativeClientId, third.body.refresh_token));
     assert.equal(server.refreshRequests() - before, 4);
     assert.deepEqual(server.tokenLog().at(-1), { grantType: 'refresh_token', status: 400, error: 'invalid_grant' });
+  });
+
+  test('without an audience: an opaque access token that /userinfo accepts; revokeAll() ends it', async () => {
+    const tokens = await login(server, { extra: { audience: undefined } });
+    assert.match(tokens.access_token, /^[\w-]{20,}$/);
+    const userinfo = () => fetch(server.userinfoUrl, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const answer = await userinfo();
+    assert.equal(answer.status, 200);
+    assert.deepEqual(await answer.json(), { sub: 'test-user', name: 'test-user', email: 'test-user@example.test', email_verified: true });
+    server.revokeAll();
+    assert.equal((await userinfo()).status, 401);
+  });
+
+  test('pauseTokenResponses() holds answers after handling; waitForTokenRequests() sees them', async () => {
+    const tokens = await login(server);
+    const handled = server.tokenLog().filter((e) => e.grantType === 'refresh_token').length;
+    const release = server.pauseTokenResponses();
+    let answered = false;
+    const pending = refresh(server, server.nativeClientId, tokens.refresh_token).then((answer) => { answered = true; return answer; });
+    await server.waitForTokenRequests(handled + 1, 'refresh_token');
+    assert.equal(answered, false, 'held');
+    // Already rotated while held: a second use of the same refresh token is refused.
+    const second = refresh(server, server.nativeClientId, tokens.refresh_token);
+    await server.waitForTokenRequests(handled + 2, 'refresh_token');
+    release();
+    assert.equal((await pending).status, 200);
+    assertInvalidGrant(await second);
   });
 
   test('a wrong code verifier is invalid_grant', async () => {
@@ -147,9 +180,11 @@ describe('login server (oidc-provider) with the Node login agent', () => {
     const tokens = await login(server);
     const revoked = await fetch(server.revocationUrl, {
       method: 'POST',
+      headers: { origin: 'http://127.0.0.1:4321' },
       body: new URLSearchParams({ token: tokens.refresh_token, token_type_hint: 'refresh_token', client_id: server.nativeClientId }),
     });
     assert.equal(revoked.status, 200);
+    assert.equal(revoked.headers.get('access-control-allow-origin'), 'http://127.0.0.1:4321');
     assertInvalidGrant(await refresh(server, server.nativeClientId, tokens.refresh_token));
   });
 
@@ -204,6 +239,14 @@ describe('login server (oidc-provider) with the Node login agent', () => {
     });
     assert.equal(answer.status, 200);
     assert.equal(answer.headers.get('access-control-allow-origin'), 'http://127.0.0.1:1234');
+    const foreign = await fetch(server.tokenUrl, {
+      method: 'POST',
+      headers: { origin: 'https://example.com' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-refresh-token', client_id: server.webClientId }),
+    });
+    assert.equal(foreign.headers.get('access-control-allow-origin'), null, 'no CORS for a non-loopback origin');
+    assert.equal(foreign.status, 400);
+    assert.equal((await foreign.json()).error, 'invalid_request', 'oidc-provider: origin not allowed for client');
     const wrongPort = authorizationRequest(server, { clientId: server.webClientId, redirectUri: redirectUri.replace(/:\d+\//, ':1/') });
     await assert.rejects(completeLogin(wrongPort.url), /login agent: 400/);
   });

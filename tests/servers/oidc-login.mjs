@@ -22,8 +22,11 @@
 //   the whole grant (reuse detection): the refresh token that replaced it stops working too.
 // - A code is single use: a second exchange is invalid_grant (and revokes the grant's tokens).
 // - A wrong code_verifier is invalid_grant ("PKCE verification failed").
-// - `audience` (Auth0's authorize parameter) is accepted and recorded (extraParams);
-//   access tokens are opaque strings (no resource indicators), `expires_in` = accessTokenTTL.
+// - Access tokens, as Auth0's: with an `audience` authorize parameter (recorded through
+//   extraParams and passed on as the RFC 8707 `resource`), a JWT (RS256, typ at+jwt) with
+//   aud = the audience, sub = the username, scope, client_id, iat and exp = iat +
+//   accessTokenTTL, for the code and every refresh; without one, an opaque string that
+//   /userinfo accepts. `expires_in` = accessTokenTTL either way.
 // - CORS: the token and revocation endpoints answer a CORS request from any loopback http
 //   origin (http://127.0.0.1:*, http://localhost:*, http://[::1]:*) for the public clients.
 // - The login page (/interaction/:uid) has a "Username" field and two buttons: "Log in"
@@ -53,7 +56,7 @@ const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 function loginPage(details) {
   const { uid, params } = details;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Log in</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Log in</title></head>
 <body>
 <h1>Log in</h1>
 <p>Client <code id="client">${escapeHtml(params.client_id)}</code> asks for
@@ -123,7 +126,7 @@ export async function startLoginServer(opts = {}) {
     // A plain error page (the default one loads a web font from the internet).
     renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body><h1>Error</h1>${
+      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Error</title></head><body><h1>Error</h1>${
         Object.entries(out).map(([k, v]) => `<p id="${escapeHtml(k)}">${escapeHtml(k)}: ${escapeHtml(v)}</p>`).join('')}</body></html>`;
     },
     cookies: { keys: ['datacosmos-auth-login-test'] },
@@ -133,6 +136,17 @@ export async function startLoginServer(opts = {}) {
     clientBasedCORS: (_ctx, requestOrigin, client) => client.clientAuthMethod === 'none' && LOOPBACK_ORIGIN.test(requestOrigin),
     features: {
       devInteractions: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, _client, oneOf) => oneOf?.[0],
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => ({
+          audience: resource,
+          scope: LOGIN_SCOPE,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
+      },
       revocation: {
         enabled: true,
         allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
@@ -147,23 +161,30 @@ export async function startLoginServer(opts = {}) {
       Interaction: 600,
       Session: refreshTokenTTL,
     },
-    routes: { authorization: '/authorize', token: '/oauth/token', revocation: '/oauth/revoke' },
+    routes: { authorization: '/authorize', token: '/oauth/token', revocation: '/oauth/revoke', userinfo: '/userinfo' },
   });
   provider.silent = true;
 
   const authorizations = [];
+  // Held token responses (pauseTokenResponses) and waiters on the token log (waitForTokenRequests).
+  let pause = null;
+  const waiters = new Set();
+  const notify = () => {
+    for (const waiter of waiters) if (waiter.check()) waiters.delete(waiter);
+  };
   const tokenLog = [];
   const callbacks = [];
   provider.use(async (ctx, next) => {
     if (ctx.path === '/authorize' && ctx.method === 'GET') {
       const query = new URLSearchParams(ctx.querystring);
       authorizations.push(Object.fromEntries(query));
+      if (query.has('audience') && !query.has('resource')) query.set('resource', query.get('audience'));
       const scopes = (query.get('scope') ?? '').split(' ');
       const prompts = (query.get('prompt') ?? '').split(' ').filter(Boolean);
       if (scopes.includes('offline_access') && !prompts.includes('consent')) {
         query.set('prompt', [...prompts, 'consent'].join(' '));
-        ctx.querystring = query.toString();
       }
+      ctx.querystring = query.toString();
     }
     if (ctx.path !== '/oauth/token' || ctx.method !== 'POST') return next();
     const entry = { grantType: undefined, status: undefined, error: undefined };
@@ -174,6 +195,8 @@ export async function startLoginServer(opts = {}) {
       entry.grantType = ctx.oidc?.params?.grant_type;
       entry.status = ctx.status;
       entry.error = ctx.body?.error;
+      notify();
+      if (pause) await pause.promise;
     }
   });
 
@@ -196,6 +219,7 @@ export async function startLoginServer(opts = {}) {
     if (!USERNAME.test(accountId)) throw new Error('bad username');
     const grant = new provider.Grant({ accountId, clientId: details.params.client_id });
     if (details.params.scope) grant.addOIDCScope(details.params.scope);
+    if (details.params.resource) grant.addResourceScope(details.params.resource, details.params.scope ?? '');
     const grantId = await grant.save();
     await finish(req, res, { login: { accountId }, consent: { grantId } });
   }
@@ -213,7 +237,7 @@ export async function startLoginServer(opts = {}) {
     } else if (url.pathname === '/callback' && req.method === 'GET') {
       callbacks.push(Object.fromEntries(url.searchParams));
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><title>callback</title><p id="done">Logged in.</p>');
+      res.end('<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>callback</title></head><body><p id="done">Logged in.</p></body></html>');
     } else {
       providerCallback(req, res);
     }
@@ -226,6 +250,7 @@ export async function startLoginServer(opts = {}) {
     authorizeUrl: `${origin}/authorize`,
     tokenUrl: `${origin}/oauth/token`,
     revocationUrl: `${origin}/oauth/revoke`,
+    userinfoUrl: `${origin}/userinfo`,
     nativeClientId: NATIVE_CLIENT_ID,
     webClientId: WEB_CLIENT_ID,
     clients: { native: NATIVE_CLIENT_ID, web: WEB_CLIENT_ID },
@@ -238,6 +263,29 @@ export async function startLoginServer(opts = {}) {
     refreshRequests: count('refresh_token'),
     /** Of those, grant_type=authorization_code. */
     codeExchanges: count('authorization_code'),
+    /**
+     * Holds the answer of every token request from now on, after oidc-provider has handled it
+     * (a rotated refresh token is already consumed), until the returned release() is called.
+     */
+    pauseTokenResponses() {
+      if (!pause) {
+        let release;
+        const promise = new Promise((resolve) => { release = resolve; });
+        pause = { promise, release: () => { pause = null; release(); } };
+      }
+      return pause.release;
+    },
+    /**
+     * Resolves once `count` token requests of `grantType` (any when omitted) have been handled
+     * by oidc-provider (held ones included): no polling, no timers.
+     */
+    waitForTokenRequests(count, grantType) {
+      const handled = () => tokenLog.filter((e) => e.status !== undefined && (grantType === undefined || e.grantType === grantType)).length >= count;
+      return new Promise((resolve) => {
+        const waiter = { check: () => handled() && (resolve(), true) };
+        if (!waiter.check()) waiters.add(waiter);
+      });
+    },
     /** Every token endpoint POST in order: { grantType, status, error } (error: the OAuth error code or undefined). */
     tokenLog: () => tokenLog.map((e) => ({ ...e })),
     /** The query of every GET /authorize in order, as the client sent it. */
