@@ -4,7 +4,7 @@
 // follows the redirect to the CLI's loopback callback. Every URL is on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { completeLogin } from '../servers/login-agent.mjs';
@@ -144,6 +144,19 @@ describe('datacosmos-auth login / token --user / logout', { timeout: 120_000 }, 
     assert.equal(body.refresh_token, undefined);
     assert.ok(!json.stdout.includes(readSession(dir).refresh_token));
     assert.equal(server.tokenRequests(), before);
+  });
+
+  test('token --user: a lock left by a dead process (stale: 10 s untouched) is taken over', async () => {
+    const dir = freshDir();
+    await logIn(server, dir);
+    const lock = `${fileIn(dir)}.lock`;
+    mkdirSync(lock);
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(lock, past, past);
+    const result = await tokenUser(server, dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(jwtClaims(result.stdout.trim()).sub, 'test-user');
+    assert.ok(!existsSync(lock), 'the lock is released');
   });
 
   test('login: a callback with a forged state is state_mismatch (exit 1, an error page, no file)', async () => {
