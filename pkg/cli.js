@@ -419,7 +419,7 @@ function loadSession(file) {
 }
 
 /** A UserLogin over the token file, with the settings kept at login. */
-function sessionLogin(file, fetchFn) {
+function sessionLogin(file) {
   const d = file.data;
   const text = (v) => (typeof v === "string" ? v : undefined);
   return new UserLogin({
@@ -433,7 +433,6 @@ function sessionLogin(file, fetchFn) {
     storage: file.storage(),
     storageKey: STORAGE_KEY,
     transientStorage: null,
-    ...(fetchFn ? { fetch: fetchFn } : {}),
   });
 }
 
