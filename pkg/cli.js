@@ -1,19 +1,22 @@
 #!/usr/bin/env node
-// datacosmos-auth token | proxy | exec -- CMD: the DataCosmos access token for the
-// command line and for tools that cannot run an OAuth exchange themselves.
+// datacosmos-auth token | proxy | exec -- CMD | login | logout: the DataCosmos access
+// token for the command line and for tools that cannot run an OAuth exchange themselves.
 //
 // Exit status comes from where an error arose, never from a code a server chose:
 // 2 for anything found before a request is sent (usage, credentials, config thrown
-// synchronously by the TokenClient constructor, fromCredentials or fromEnv), 1 for a
-// failed exchange (whatever its `code`). Everything printed is redacted (every form of
-// the client secret) and has its control characters escaped.
+// synchronously by the TokenClient constructor, fromCredentials or fromEnv, no user
+// session), 1 for a failed exchange (whatever its `code`). Everything printed is
+// redacted (every form of the client secret, the refresh token) and has its control
+// characters escaped.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { constants } from "node:os";
 import { parseArgs } from "node:util";
-import { OAuthError, TokenClient } from "./node.js";
+import { OAuthError, TokenClient, UserLogin } from "./node.js";
+import { DEFAULT_AUTHORIZE_URL, DEFAULT_REVOCATION_URL, DEFAULT_USER_SCOPE } from "./login.js";
 import { createProxy, escapeControls, hostOf, isLoopbackHost, parseTarget } from "./proxy.js";
+import { FORMAT, STORAGE_KEY, TokenFile, TokenFileError, tokenFilePath } from "./token-file.js";
 
 const USAGE = `Usage: datacosmos-auth <command> [options]
 
@@ -23,6 +26,12 @@ Commands:
   proxy                       a local reverse proxy adding the token to every request
   exec -- CMD [ARGS...]       run CMD with DATACOSMOS_ACCESS_TOKEN set and without
                               the client secret variables
+  login                       log in as a user in the browser (authorization code
+                              with PKCE, RFC 8252 loopback redirect); keeps the
+                              session in the token file
+  token --user                print the logged-in user's access token (renewed with
+                              the refresh token when due)
+  logout                      revoke the refresh token and delete the token file
   help                        show this help
 
 Credentials (every command):
@@ -46,6 +55,24 @@ proxy:
   --target URL        where requests go (default https://app.open-cosmos.com)
   --cors ORIGIN       answer CORS for pages of this origin (repeatable)
 
+login:
+  --client-id ID      the public application's client id (else DATACOSMOS_USER_CLIENT_ID)
+  --port N            port of the loopback redirect URI (default 0: a free one);
+                      the redirect URI is http://HOST:PORT/oauth/callback
+  --host HOST         127.0.0.1 (default), ::1 or localhost
+  --authorize-url URL authorization endpoint (default https://login.open-cosmos.com/authorize)
+  --token-url URL     token endpoint (default https://login.open-cosmos.com/oauth/token)
+  --revocation-url URL  revocation endpoint (default https://login.open-cosmos.com/oauth/revoke)
+  --audience AUD      audience (default https://beeapp.open-cosmos.com)
+  --scope SCOPE       scope (default "openid profile email offline_access")
+  --no-browser        only print the URL to open (also when DATACOSMOS_NO_BROWSER or CI is set)
+  --timeout SECONDS   how long to wait for the login (default 300)
+
+login, token --user, logout:
+  --token-file FILE   the token file (default $XDG_CONFIG_HOME/datacosmos-auth/user.json,
+                      else ~/.config/datacosmos-auth/user.json; %APPDATA% on Windows;
+                      or DATACOSMOS_USER_TOKEN_FILE)
+
   -h, --help          show this help
   -v, --version       show the version
 
@@ -55,9 +82,14 @@ OC_AUTH_CLIENT_ID, OC_AUTH_CLIENT_SECRET). DATACOSMOS_TOKEN_URL and DATACOSMOS_S
 also apply with --credentials. Without client credentials (variables or a file), a
 static token from DATACOSMOS_USER_TOKEN, else DATACOSMOS_ACCESS_TOKEN, is used as it
 is until its JWT exp (then exit 1, token_expired).
+User login: DATACOSMOS_USER_CLIENT_ID, DATACOSMOS_AUTHORIZE_URL, DATACOSMOS_TOKEN_URL,
+DATACOSMOS_REVOCATION_URL (the options win); token --user and logout read the
+settings kept in the token file at login.
 
-Exit status: 0 success; 1 OAuth, HTTP or network error; 2 bad usage, missing or
-unreadable credentials, invalid config. exec: the command's status (128 + signal
+Exit status: 0 success; 1 OAuth, HTTP or network error (login: also a refused or
+forged callback, or the timeout; token --user: a refused refresh token, invalid_grant:
+log in again); 2 bad usage, missing or unreadable credentials, invalid config, not
+logged in. exec: the command's status (128 + signal
 number when a signal ended it).
 
 Examples:
@@ -66,10 +98,14 @@ Examples:
   npx datacosmos-auth token --header | curl -H @- https://app.open-cosmos.com/api/data/v0/stac/collections
   npx datacosmos-auth proxy --cors http://localhost:8080
   npx datacosmos-auth exec -- python my_script.py
+  npx datacosmos-auth login --client-id YOUR_APP_CLIENT_ID
+  curl -H "Authorization: Bearer $(npx datacosmos-auth token --user)" https://app.open-cosmos.com/api/data/v0/stac/collections
 `;
 
 /** Bad usage or credentials found before any request: exit 2. */
 class Usage extends Error {}
+/** No user session (not logged in, an unreadable token file): exit 2, no usage hint. */
+class NoSession extends Error {}
 
 const CLIENT_OPTIONS = ["credentials", "token-url", "audience", "scope"];
 const OPTIONS = {
@@ -80,18 +116,28 @@ const OPTIONS = {
   json: { type: "boolean" },
   header: { type: "boolean" },
   user: { type: "boolean" },
-  port: { type: "string", default: "8787" },
+  port: { type: "string" },
   host: { type: "string", default: "127.0.0.1" },
   "allow-remote": { type: "boolean" },
   target: { type: "string", default: "https://app.open-cosmos.com" },
   cors: { type: "string", multiple: true, default: [] },
+  "client-id": { type: "string" },
+  "authorize-url": { type: "string" },
+  "revocation-url": { type: "string" },
+  "no-browser": { type: "boolean" },
+  timeout: { type: "string" },
+  "token-file": { type: "string" },
 };
 const COMMANDS = {
-  token: [...CLIENT_OPTIONS, "json", "header", "user"],
+  token: [...CLIENT_OPTIONS, "json", "header", "user", "token-file"],
   proxy: [...CLIENT_OPTIONS, "port", "host", "allow-remote", "target", "cors"],
   exec: CLIENT_OPTIONS,
+  login: ["client-id", "port", "host", "authorize-url", "token-url", "revocation-url", "audience", "scope",
+    "no-browser", "timeout", "token-file"],
+  logout: ["token-file"],
 };
-const LATER = new Set(["login", "logout"]);
+/** Options of `token` that `token --user` takes from the token file instead. */
+const NOT_USER = CLIENT_OPTIONS;
 const ID_VARS = ["DATACOSMOS_CLIENT_ID", "AUTHENTICATION__CLIENT_ID", "OC_AUTH_CLIENT_ID"];
 /** Never passed to `exec`'s command. */
 const SECRET_VARS = ["DATACOSMOS_CLIENT_SECRET", "AUTHENTICATION__CLIENT_SECRET", "OC_AUTH_CLIENT_SECRET"];
@@ -125,8 +171,7 @@ function parse(argv) {
   }
   const { values, positionals, tokens } = parsed;
   const [command, ...extra] = positionals;
-  if (command === undefined) throw new Usage("missing command (token, proxy, exec)");
-  if (LATER.has(command)) throw new Usage(`${command} is not available yet (user login comes in a later version); use client credentials`);
+  if (command === undefined) throw new Usage("missing command (token, proxy, exec, login, logout)");
   if (!Object.hasOwn(COMMANDS, command)) throw new Usage(`unknown command ${command}`);
   if (extra.length > 0) throw new Usage(`unexpected argument ${extra[0]}`);
   for (const { kind, name } of tokens) {
@@ -135,7 +180,11 @@ function parse(argv) {
     const value = values[name];
     if (value === "" || (Array.isArray(value) && value.includes(""))) throw new Usage(`--${name} needs a value`);
   }
-  if (values.user) throw new Usage("token --user is not available yet (user login comes in a later version)");
+  if (values.user) {
+    const other = NOT_USER.find((name) => values[name] !== undefined);
+    if (other) throw new Usage(`--${other} does not go with --user: token --user uses the settings kept at login`);
+  }
+  if (values["token-file"] !== undefined && command === "token" && !values.user) throw new Usage("--token-file goes with --user");
   if (values.json && values.header) throw new Usage("--json and --header exclude each other");
   const rest = dash < 0 ? null : argv.slice(dash + 1);
   if (command === "exec" && (rest === null || rest.length === 0)) throw new Usage("exec needs a command after --: exec -- CMD [ARGS...]");
@@ -213,13 +262,15 @@ function learnSecrets(fileText) {
   redact = redactor(ids, secrets);
 }
 
-/** The access token, checked: VSCHAR (RFC 6749 §A.12), type Bearer (RFC 6750). */
-async function checkedToken(client) {
+/** The token info, checked: VSCHAR (RFC 6749 §A.12), type Bearer (RFC 6750). */
+async function checkedInfo(client) {
   const info = await client.getTokenInfo();
   if (!/^[\x20-\x7e]+$/.test(info.accessToken)) throw new Exchange("invalid_response: the access token has characters outside VSCHAR (RFC 6749 §A.12)");
   if (String(info.tokenType).toLowerCase() !== "bearer") throw new Exchange(`invalid_response: token_type ${info.tokenType} is not Bearer`);
-  return info.accessToken;
+  return info;
 }
+
+const checkedToken = async (client) => (await checkedInfo(client)).accessToken;
 
 /** A failure of the exchange found by the CLI itself: exit 1. */
 class Exchange extends Error {}
@@ -280,9 +331,15 @@ async function exec(client, command) {
   });
 }
 
+/** The --port value as a number (0 to 65535); throws Usage. */
+function portNumber(value) {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new Usage(`--port must be a port number, not ${value}`);
+  return Number(value);
+}
+
 /** Checks the proxy options (exit 2 on any problem); returns what `proxy` needs. */
 function proxyOptions(values) {
-  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) throw new Usage(`--port must be a port number, not ${values.port}`);
+  const port = portNumber(values.port ?? "8787");
   if (!isLoopbackHost(values.host) && !values["allow-remote"]) {
     throw new Usage(`refusing to listen on ${values.host}, which is not loopback: anyone who can reach it would use your token. Pass --allow-remote to do it anyway`);
   }
@@ -301,7 +358,7 @@ function proxyOptions(values) {
     }
     if (parsed !== origin) throw new Usage(`--cors takes an origin such as http://localhost:8080, not ${origin}`);
   }
-  return { port: Number(values.port), host: values.host, remote: !isLoopbackHost(values.host), target, cors: values.cors };
+  return { port, host: values.host, remote: !isLoopbackHost(values.host), target, cors: values.cors };
 }
 
 async function proxy(client, { port, host, remote, target, cors }) {
@@ -335,6 +392,246 @@ async function proxy(client, { port, host, remote, target, cors }) {
   });
 }
 
+// ---- User login (RFC 6749 §4.1 + PKCE, RFC 8252 loopback redirect) ---------------------
+
+const DEFAULT_TOKEN_URL = "https://login.open-cosmos.com/oauth/token";
+const DEFAULT_AUDIENCE = "https://beeapp.open-cosmos.com";
+const CALLBACK_PATH = "/oauth/callback";
+const LOGIN_HOSTS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
+
+/** The token file named by --token-file, DATACOSMOS_USER_TOKEN_FILE or the config directory. */
+const tokenFile = (values) => new TokenFile(tokenFilePath(values["token-file"] === undefined ? process.env
+  : { ...process.env, DATACOSMOS_USER_TOKEN_FILE: values["token-file"] }));
+
+/** The file's session (loaded, under the lock or not), else NoSession. */
+function loadSession(file) {
+  let data;
+  try {
+    data = file.load();
+  } catch (e) {
+    throw new NoSession(e.message);
+  }
+  if (data === null || typeof data.refresh_token !== "string") {
+    throw new NoSession(`not logged in (no session in ${file.path}): run datacosmos-auth login`);
+  }
+  redact = redactor([], [data.refresh_token]);
+  return data;
+}
+
+/** A UserLogin over the token file, with the settings kept at login. */
+function sessionLogin(file) {
+  const d = file.data;
+  const text = (v) => (typeof v === "string" ? v : undefined);
+  return new UserLogin({
+    clientId: d.client_id,
+    redirectUri: text(d.redirect_uri) ?? `http://127.0.0.1${CALLBACK_PATH}`,
+    authorizeUrl: text(d.authorize_url) ?? DEFAULT_AUTHORIZE_URL,
+    tokenUrl: text(d.token_url) ?? DEFAULT_TOKEN_URL,
+    revocationUrl: text(d.revocation_url) ?? DEFAULT_REVOCATION_URL,
+    audience: d.audience === null ? null : text(d.audience) ?? DEFAULT_AUDIENCE,
+    scope: text(d.scope) ?? DEFAULT_USER_SCOPE,
+    storage: file.storage(),
+    storageKey: STORAGE_KEY,
+    transientStorage: null,
+  });
+}
+
+/** Runs `f` holding the token file's cross-process lock; a lock that cannot be had is exit 1. */
+async function locked(file, f) {
+  let release;
+  try {
+    release = await file.lock();
+  } catch (e) {
+    throw new Exchange(e.message);
+  }
+  try {
+    return await f();
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/**
+ * token --user: read the file, restore the session, print the access token. The whole
+ * read → maybe refresh → write runs under the lock: a second process waits, then reads
+ * the token (and the rotated refresh token) the first one wrote.
+ */
+async function tokenUser(values) {
+  const file = tokenFile(values);
+  loadSession(file);
+  return locked(file, async () => {
+    loadSession(file);
+    const client = await sessionLogin(file).restore();
+    if (!client) throw new NoSession(`not logged in (no session in ${file.path}): run datacosmos-auth login`);
+    try {
+      const info = await checkedInfo(client);
+      const { accessToken } = info;
+      if (file.writeError) complain(`warning: cannot write ${file.path}: ${file.writeError.code ?? file.writeError.message}`);
+      if (values.header) return say(`Authorization: Bearer ${accessToken}`);
+      if (!values.json) return say(accessToken);
+      // The token response's shape (RFC 6749 §5.1), never the refresh token.
+      const expiresIn = Math.max(0, Math.floor((info.expiresAt - Date.now()) / 1000));
+      return say(JSON.stringify({ access_token: accessToken, token_type: info.tokenType, expires_in: expiresIn,
+        ...(info.scope === undefined ? {} : { scope: info.scope }) }));
+    } catch (e) {
+      if (e instanceof OAuthError && e.code === "invalid_grant") {
+        throw new Exchange(`${describe(e)} (the refresh token was refused: revoked or expired; run datacosmos-auth login again)`);
+      }
+      throw e;
+    } finally {
+      client.free();
+    }
+  });
+}
+
+/** logout: revoke the refresh token (RFC 7009, best effort) and delete the file. */
+async function logout(values) {
+  const file = tokenFile(values);
+  if (!existsSync(file.path)) return complain(`not logged in (no session in ${file.path})`);
+  return locked(file, async () => {
+    let data;
+    try {
+      data = file.load();
+    } catch (e) {
+      file.remove();
+      complain(`${e.message}: deleted`);
+      return;
+    }
+    if (data === null) {
+      complain(`not logged in (no session in ${file.path})`);
+      return;
+    }
+    if (typeof data.refresh_token === "string") redact = redactor([], [data.refresh_token]);
+    await sessionLogin(file).logout();
+    file.remove();
+    complain(`logged out (refresh token revoked, ${file.path} deleted)`);
+  });
+}
+
+/** The login options, checked (Usage on any problem). */
+function loginOptions(values) {
+  const clientId = values["client-id"] ?? env("DATACOSMOS_USER_CLIENT_ID");
+  if (!clientId) throw new Usage("login needs the application's client id: --client-id ID or DATACOSMOS_USER_CLIENT_ID");
+  const host = values.host;
+  if (!LOGIN_HOSTS.test(host)) throw new Usage(`--host must be a loopback address (127.0.0.1, ::1 or localhost), not ${host}`);
+  const timeout = values.timeout ?? "300";
+  if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0 || Number(timeout) > 86400) {
+    throw new Usage(`--timeout must be seconds (more than 0, at most 86400), not ${timeout}`);
+  }
+  return {
+    port: portNumber(values.port ?? "0"),
+    host,
+    timeoutMs: Number(timeout) * 1000,
+    browser: !values["no-browser"] && !env("DATACOSMOS_NO_BROWSER") && !env("CI"),
+    file: tokenFile(values),
+    settings: {
+      client_id: clientId,
+      authorize_url: values["authorize-url"] ?? env("DATACOSMOS_AUTHORIZE_URL") ?? DEFAULT_AUTHORIZE_URL,
+      token_url: values["token-url"] ?? env("DATACOSMOS_TOKEN_URL") ?? DEFAULT_TOKEN_URL,
+      revocation_url: values["revocation-url"] ?? env("DATACOSMOS_REVOCATION_URL") ?? DEFAULT_REVOCATION_URL,
+      audience: values.audience ?? DEFAULT_AUDIENCE,
+      scope: values.scope ?? DEFAULT_USER_SCOPE,
+    },
+  };
+}
+
+/** Opens `url` in the system browser, detached; any failure is ignored (the URL is printed). */
+function openBrowser(url) {
+  const [command, args] = process.platform === "darwin" ? ["open", [url]]
+    : process.platform === "win32" ? ["rundll32", ["url.dll,FileProtocolHandler", url]]
+      : ["xdg-open", [url]];
+  try {
+    const child = spawn(command, args, { detached: true, stdio: "ignore" });
+    child.once("error", () => {});
+    child.unref();
+  } catch {
+    // No browser here: the printed URL is the way.
+  }
+}
+
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(title, text) {
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title></head>\n`
+    + `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>\n`;
+}
+
+/**
+ * login: a one-shot loopback HTTP server (RFC 8252 §7.3) for the redirect URI
+ * http://HOST:PORT/oauth/callback; the authorization URL printed and opened; the first
+ * GET of the callback path is the login's outcome (any other path is 404).
+ */
+async function login(options) {
+  const { host, port, timeoutMs, file, settings } = options;
+  const server = http.createServer();
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  }).catch((e) => {
+    throw new Exchange(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`);
+  });
+  const shown = host.includes(":") ? `[${host}]` : host;
+  const redirectUri = `http://${shown}:${server.address().port}${CALLBACK_PATH}`;
+  try {
+    file.data = { version: FORMAT, ...settings, redirect_uri: redirectUri };
+    const userLogin = sessionLogin(file);
+    const url = await userLogin.authorizationUrl();
+    process.stderr.write(`Open this URL to log in: ${clean(url)}\n`);
+    if (options.browser) openBrowser(url);
+    const error = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(new Exchange(`timeout: no login completed within ${timeoutMs / 1000} s`)), timeoutMs);
+      let taken = false;
+      server.on("request", (req, res) => {
+        const target = new URL(req.url ?? "/", redirectUri);
+        if (taken || req.method !== "GET" || target.pathname !== CALLBACK_PATH) {
+          res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found\n");
+          return;
+        }
+        taken = true;
+        clearTimeout(timer);
+        complete(file, userLogin, target.href).then((failure) => {
+          const [status, body] = failure
+            ? [400, page("Login failed", `${describe(failure)}. Return to the terminal.`)]
+            : [200, page("Logged in", "Logged in; you can close this tab and return to the terminal.")];
+          res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", connection: "close" });
+          res.end(body, () => resolve(failure));
+        });
+      });
+    });
+    if (error) throw error;
+    complain(`logged in; the session is in ${file.path}`);
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
+}
+
+/** Completes the login from the callback URL under the file's lock; resolves the error or null. */
+async function complete(file, userLogin, callbackUrl) {
+  try {
+    await locked(file, async () => {
+      let client;
+      try {
+        client = await userLogin.handleCallback(callbackUrl);
+        if (file.writeError) throw new Exchange(`cannot write ${file.path}: ${file.writeError.code ?? file.writeError.message}`);
+        if (typeof file.data.refresh_token !== "string") {
+          throw new Exchange("invalid_response: the authorization server gave no refresh token (offline_access in the scope?)");
+        }
+        redact = redactor([], [file.data.refresh_token]);
+      } catch (e) {
+        // Nothing half made stays behind.
+        if (client) file.remove();
+        throw e;
+      } finally {
+        client?.free();
+      }
+    });
+    return null;
+  } catch (e) {
+    return e;
+  }
+}
+
 async function main(argv) {
   let parsed;
   let client;
@@ -352,7 +649,8 @@ async function main(argv) {
       return 0;
     }
     if (parsed.command === "proxy") options = proxyOptions(parsed.values);
-    client = makeClient(parsed.values, parsed.values.json ? { fetch: keepingFetch } : {});
+    if (parsed.command === "login") options = loginOptions(parsed.values);
+    else if (parsed.command !== "logout" && !parsed.values.user) client = makeClient(parsed.values, parsed.values.json ? { fetch: keepingFetch } : {});
   } catch (e) {
     if (e instanceof Usage) {
       complain(e.message);
@@ -366,13 +664,15 @@ async function main(argv) {
   // The exchange and what follows: exit 1, whatever code the server chose. Only the
   // library's own invalid_config found before any answer (no HTTP status) is exit 2.
   try {
-    if (parsed.command === "token") await token(client, parsed.values);
+    if (parsed.command === "token") await (parsed.values.user ? tokenUser(parsed.values) : token(client, parsed.values));
+    else if (parsed.command === "login") await login(options);
+    else if (parsed.command === "logout") await logout(parsed.values);
     else if (parsed.command === "exec") return await exec(client, parsed.rest);
     else return await proxy(client, options);
     return 0;
   } catch (e) {
     complain(describe(e));
-    return e instanceof OAuthError && e.code === "invalid_config" && e.status === undefined ? 2 : 1;
+    return e instanceof NoSession || (e instanceof OAuthError && e.code === "invalid_config" && e.status === undefined) ? 2 : 1;
   }
 }
 

@@ -12,6 +12,7 @@
 #   vite-plugin.test.mjs    datacosmos-auth/vite in a Vite dev server, fetched by a page
 #   login-server.test.mjs   tests/servers/oidc-login.mjs: Chromium fills its login page (SPA and native clients)
 #   readme-login.test.mjs   README.md's browser user-login block, as written: redirect, login page, callback, API call
+#   cli-login.test.mjs      datacosmos-auth login: Chromium opens the printed URL and lands on the CLI's loopback page
 # Screenshots: tests/artifacts/browser/. Never downloads a browser.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,4 +36,4 @@ fi
 # (Debian's chromium wrapper may print a shell warning on stderr: not ours.)
 echo "$("$CHROMIUM" --version 2>/dev/null), node $(node --version)"
 export CHROMIUM
-exec node --test --test-concurrency=1 static-server.test.mjs login-server.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs readme.test.mjs readme-login.test.mjs vite-plugin.test.mjs
+exec node --test --test-concurrency=1 static-server.test.mjs login-server.test.mjs cli-login.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs readme.test.mjs readme-login.test.mjs vite-plugin.test.mjs

@@ -233,13 +233,16 @@ describe('datacosmos-auth token --header and hostile server text', { timeout: 60
     assert.equal(JSON.parse(piped.stdout).collections.length, 2);
   });
 
-  test('--json with --header, login, logout and token --user: exit 2 (usage), nothing requested', async () => {
+  test('--json with --header, client-credentials options on login, logout and token --user: exit 2 (usage), nothing requested', async () => {
     const before = demo.tokenRequests();
     for (const args of [['token', '--json', '--header'], ['login'], ['logout'], ['token', '--user'], ['proxy', '--json'], ['exec', 'ls'], ['token', '--', 'ls']]) {
       const result = await runCli([...args, '--credentials', credentials], { env: env() });
       assertFailure(result, 2);
     }
-    assert.match((await runCli(['login'], { env: env() })).stderr, /not available yet/);
+    assert.match((await runCli(['token', '--user', '--credentials', credentials], { env: env() })).stderr, /--credentials does not go with --user/);
+    const noClientId = await runCli(['login', '--no-browser'], { env: env() });
+    assertFailure(noClientId, 2);
+    assert.match(noClientId.stderr, /--client-id ID or DATACOSMOS_USER_CLIENT_ID/);
     assert.equal(demo.tokenRequests(), before);
   });
 
