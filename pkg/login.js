@@ -251,7 +251,6 @@ export class UserLogin {
     }
     const code = params.get("code");
     if (!code) throw fail("invalid_request", "the callback has no code");
-    await this.#forget();
     const made = this.#makeClient({ grant_type: "authorization_code", code, redirect_uri: saved.redirectUri, code_verifier: saved.codeVerifier });
     try {
       await made.client.getToken();
@@ -352,21 +351,28 @@ export class UserLogin {
         } catch {
           next = undefined;
         }
+        const exchange = grant?.grant_type === "authorization_code";
         if (typeof next === "string" && next.length > 0) {
           grant = { grant_type: "refresh_token", refresh_token: next };
           await storage?.setItem(`${key}:refresh`, next);
-        } else if (grant?.grant_type === "authorization_code") {
+        } else if (exchange) {
+          // No refresh token (no offline_access): this login lasts one access token.
           grant = null;
+          await storage?.removeItem(`${key}:refresh`);
         }
+        own = true;
       },
       refreshToken: () => (grant?.grant_type === "refresh_token" ? grant.refresh_token : undefined),
     };
     // The access token entry (the engine's text: token, type, expiry) goes to storage
     // too; the lease and quota entries stay in memory.
+    // A new login's client reads storage only once its own code is exchanged: until
+    // then what storage holds is an earlier session's, kept until this login succeeds.
+    let own = grant?.grant_type !== "authorization_code";
     const memory = new Map();
     const store = {
       async get(k) {
-        if (k !== "token" || !storage) return memory.get(k) ?? null;
+        if (k !== "token" || !storage || !own) return memory.get(k) ?? null;
         return (await storage.getItem(`${key}:token`)) ?? null;
       },
       async put(k, v) {

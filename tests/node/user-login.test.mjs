@@ -98,6 +98,28 @@ describe("UserLogin against oidc-provider", { timeout: 60_000 }, () => {
     restored.free();
   });
 
+  test("a failed new login keeps the earlier session; a successful one replaces it", async () => {
+    const storage = memoryStorage();
+    const { client } = await loggedIn(login({ storage }));
+    const token = await client.getToken();
+    client.free();
+    const l = login({ storage });
+    const { callbackUrl } = await completeLogin(await l.authorizationUrl());
+    const bad = new URL(callbackUrl);
+    bad.searchParams.set("code", "not-a-code");
+    await assert.rejects(l.handleCallback(bad), { code: "invalid_grant" });
+    const kept = await login({ storage }).restore();
+    assert.equal(await kept.getToken(), token, "the earlier session is still there");
+    kept.free();
+    const { client: next } = await loggedIn(login({ storage }));
+    const fresh = await next.getToken();
+    assert.notEqual(fresh, token, "the new login's token, not the stored one");
+    const restored = await login({ storage }).restore();
+    assert.equal(await restored.getToken(), fresh);
+    next.free();
+    restored.free();
+  });
+
   test("a tampered or unknown state is state_mismatch, and no code is exchanged", async () => {
     const l = login();
     const { callbackUrl } = await completeLogin(await l.authorizationUrl());
