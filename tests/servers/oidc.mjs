@@ -25,7 +25,8 @@ import http from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 
 let providerModule;
-async function loadProvider() {
+/** Imports oidc-provider once, muting its import-time runtime warning; returns the Provider class. */
+export async function loadProvider() {
   if (!providerModule) {
     const { warn } = console;
     console.warn = () => {};
@@ -38,9 +39,9 @@ async function loadProvider() {
   return providerModule.default;
 }
 
-// The adapter interface oidc-provider needs, backed by one Map per model.
-function mapAdapter() {
-  const stores = new Map();
+// The adapter interface oidc-provider needs, backed by one Map per model (`stores`:
+// model name -> Map of id -> payload, given by a caller that wants to reach into it).
+export function mapAdapter(stores = new Map()) {
   return class MapAdapter {
     constructor(name) {
       if (!stores.has(name)) stores.set(name, new Map());
