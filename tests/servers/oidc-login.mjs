@@ -154,7 +154,19 @@ export async function startLoginServer(opts = {}) {
   const authorizations = [];
   const tokenLog = [];
   const callbacks = [];
+  const revocations = [];
   provider.use(async (ctx, next) => {
+    if (ctx.path === '/oauth/revoke' && ctx.method === 'POST') {
+      const entry = { tokenTypeHint: undefined, status: undefined };
+      revocations.push(entry);
+      try {
+        await next();
+      } finally {
+        entry.tokenTypeHint = ctx.oidc?.params?.token_type_hint;
+        entry.status = ctx.status;
+      }
+      return;
+    }
     if (ctx.path === '/authorize' && ctx.method === 'GET') {
       const query = new URLSearchParams(ctx.querystring);
       authorizations.push(Object.fromEntries(query));
@@ -240,6 +252,8 @@ export async function startLoginServer(opts = {}) {
     codeExchanges: count('authorization_code'),
     /** Every token endpoint POST in order: { grantType, status, error } (error: the OAuth error code or undefined). */
     tokenLog: () => tokenLog.map((e) => ({ ...e })),
+    /** Every revocation endpoint POST (RFC 7009) in order: { tokenTypeHint, status }. */
+    revocations: () => revocations.map((e) => ({ ...e })),
     /** The query of every GET /authorize in order, as the client sent it. */
     authorizations: () => authorizations.map((a) => ({ ...a })),
     /** The query of every GET /callback (the default web redirect URI) in order. */
