@@ -11,6 +11,7 @@
 #   static-server.test.mjs  tests/servers/static.mjs (no browser)
 #   vite-plugin.test.mjs    datacosmos-auth/vite in a Vite dev server, fetched by a page
 #   login-server.test.mjs   tests/servers/oidc-login.mjs: Chromium fills its login page (SPA and native clients)
+#   user-login.test.mjs     UserLogin (PKCE, state, refresh rotation, sessionStorage, logout) from ./web and an esbuild bundle
 # Screenshots: tests/artifacts/browser/. Never downloads a browser.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,4 +35,4 @@ fi
 # (Debian's chromium wrapper may print a shell warning on stderr: not ours.)
 echo "$("$CHROMIUM" --version 2>/dev/null), node $(node --version)"
 export CHROMIUM
-exec node --test --test-concurrency=1 static-server.test.mjs login-server.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs readme.test.mjs vite-plugin.test.mjs
+exec node --test --test-concurrency=1 static-server.test.mjs login-server.test.mjs user-login.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs readme.test.mjs vite-plugin.test.mjs
