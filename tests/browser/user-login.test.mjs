@@ -350,6 +350,57 @@ describe('user login in Chromium: the ./web entry, no bundler', { timeout: 90_00
     }
   });
 
+  test('logout() during a refresh: the rotated refresh token that arrives afterwards is not stored (no session comes back)', async () => {
+    const page = await browser.page();
+    try {
+      const cfg = config('web', { keep: true });
+      await startLogin(page, 'web', cfg);
+      // The page's fetch, wrapped: `window.onFetch` is called as a token request starts,
+      // `window.answered` settles once its response is read; a revocation waits for that
+      // answer (so the server has rotated the refresh token before anything is revoked).
+      const done = await inPage(page, async (pkg, c) => window.outcome((async () => {
+        window.login = window.makeLogin({
+          ...c,
+          fetch: async (url, init) => {
+            if (String(url) === c.revocationUrl) {
+              await window.answered;
+              return fetch(url, init);
+            }
+            window.onFetch?.();
+            const answer = fetch(url, init).then(async (res) => new Response(await res.text(), { status: res.status, headers: res.headers }));
+            window.answered = answer.then(() => {}, () => {});
+            return answer;
+          },
+        });
+        window.client = await window.login.handleCallback(location.href);
+        return window.client.getTokenInfo();
+      })()), cfg);
+      assert.equal(done.code, undefined, done.text);
+      await waitUntil(page, done.value.expiresAt - (ACCESS_TOKEN_TTL * 1000) / 2 + 200);
+      const refreshes = login.refreshRequests();
+      const revocations = login.revocations().length;
+      const left = await inPage(page, async () => {
+        const sending = new Promise((resolve) => { window.onFetch = resolve; });
+        const renewal = window.client.getToken().catch(() => {});
+        await sending; // the refresh is now in flight
+        await window.login.logout();
+        await window.answered; // its answer (a new refresh token) came back after the logout
+        await renewal;
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the driver has handled it
+        return Object.keys(sessionStorage).filter((k) => k.startsWith('datacosmos-auth:user:'));
+      });
+      assert.equal(login.refreshRequests() - refreshes, 1, 'the refresh was sent');
+      assert.deepEqual(login.tokenLog().at(-1), { grantType: 'refresh_token', status: 200, error: undefined });
+      assert.deepEqual(left, [], 'nothing of the session in sessionStorage');
+      // Two revocations (in either order): the refresh token logout() knew, and the one that arrived late.
+      assert.deepEqual(login.revocations().slice(revocations), Array(2).fill({ tokenTypeHint: 'refresh_token', status: 200 }));
+      const restored = await inPage(page, async (pkg, c) => (await window.makeLogin(c).restore()) === null, cfg);
+      assert.equal(restored, true, 'restore() finds no session after logout');
+    } finally {
+      await page.close();
+    }
+  });
+
   test('a revoked refresh token: the next due refresh rejects invalid_grant (once no unexpired token is left)', async () => {
     const page = await browser.page();
     try {
