@@ -57,141 +57,111 @@ async function userinfo(token) {
 }
 
 describe('the www page: log in as a user (PKCE)', { timeout: 90_000 }, () => {
-  test('the form: labelled fields, the redirect URI to register, the sessionStorage risk in one sentence', async () => {
-    const page = await browser.page();
-    try {
-      await openPage(page);
-      for (const label of ['Client ID', 'Audience', 'Authorize URL', 'Token URL']) {
-        assert.equal(await form(page).getByLabel(label).inputValue(), '', label);
-      }
-      const keep = form(page).getByLabel('Keep the session for this tab (sessionStorage)');
-      assert.equal(await keep.isChecked(), false, 'memory only by default');
-      assert.match(await text(page, '#login-keep-hint'), /^Risk: any script that runs on this page .* can read sessionStorage and take the refresh token;[^.]*\.$/s);
-      assert.equal(await text(page, '#login-redirect-uri'), `${site.url}/`);
-      assert.equal(await loginState(page), 'out');
-
-      // No client ID: a message and focus, no request.
-      const authorizations = login.authorizations().length;
-      await page.getByRole('button', { name: 'Log in', exact: true }).click();
-      assert.match(await text(page, '#login-status'), /Enter the client ID/);
-      assert.equal(await page.evaluate(() => document.activeElement?.id), 'login-client-id');
-      assert.equal(login.authorizations().length, authorizations);
-    } finally {
-      await page.close();
+  test('the form: labelled fields, the redirect URI to register, the sessionStorage risk in one sentence', () => browser.withPage(async (page) => {
+    await openPage(page);
+    for (const label of ['Client ID', 'Audience', 'Authorize URL', 'Token URL']) {
+      assert.equal(await form(page).getByLabel(label).inputValue(), '', label);
     }
-  });
+    const keep = form(page).getByLabel('Keep the session for this tab (sessionStorage)');
+    assert.equal(await keep.isChecked(), false, 'memory only by default');
+    assert.match(await text(page, '#login-keep-hint'), /^Risk: any script that runs on this page .* can read sessionStorage and take the refresh token;[^.]*\.$/s);
+    assert.equal(await text(page, '#login-redirect-uri'), `${site.url}/`);
+    assert.equal(await loginState(page), 'out');
 
-  test('Log in (memory only): back on the page the session shows expiry and a masked token whose copy is the token; a reload has no session', async () => {
-    const page = await browser.page();
-    try {
-      await openPage(page);
-      const codes = login.codeExchanges();
-      const before = Date.now();
-      await logIn(page);
-      assert.equal(await loginState(page), 'in', await text(page, '#login'));
-      assert.equal(page.url(), `${site.url}/`, 'the code and state left the address bar');
-      assert.equal(login.codeExchanges() - codes, 1);
-      const sent = login.authorizations().at(-1);
-      assert.equal(sent.redirect_uri, `${site.url}/`);
-      assert.equal(sent.code_challenge_method, 'S256');
-      assert.equal(sent.audience, DEFAULT_AUDIENCE);
+    // No client ID: a message and focus, no request.
+    const authorizations = login.authorizations().length;
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    assert.match(await text(page, '#login-status'), /Enter the client ID/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'login-client-id');
+    assert.equal(login.authorizations().length, authorizations);
+  }));
 
-      assert.equal(await text(page, '#login-status'), 'Logged in.');
-      assert.equal(await text(page, '#login-kept'), 'this page only (memory)');
-      const expiresAt = Number(await page.locator('#login-session').getAttribute('data-expires-at'));
-      assert.ok(expiresAt >= before + 590_000 && expiresAt <= Date.now() + 600_000, `expiresAt ${expiresAt}`);
-      assert.match(await text(page, '#login-expires-in'), /^(9|10) min \d\d s$/);
-      assert.match(await text(page, '#login-expires-at'), /\d/);
+  test('Log in (memory only): back on the page the session shows expiry and a masked token whose copy is the token; a reload has no session', () => browser.withPage(async (page) => {
+    await openPage(page);
+    const codes = login.codeExchanges();
+    const before = Date.now();
+    await logIn(page);
+    assert.equal(await loginState(page), 'in', await text(page, '#login'));
+    assert.equal(page.url(), `${site.url}/`, 'the code and state left the address bar');
+    assert.equal(login.codeExchanges() - codes, 1);
+    const sent = login.authorizations().at(-1);
+    assert.equal(sent.redirect_uri, `${site.url}/`);
+    assert.equal(sent.code_challenge_method, 'S256');
+    assert.equal(sent.audience, DEFAULT_AUDIENCE);
 
-      await page.locator('button.copy[data-copy="login-token-text"]').click();
-      const token = await page.evaluate(() => navigator.clipboard.readText());
-      assert.deepEqual(await userinfo(token), { status: 200, sub: 'grace' }, 'the copied text is the access token');
-      const masked = await text(page, '#login-token-masked');
-      assert.ok(!masked.includes(token), 'the token is shown masked');
-      assert.ok(masked.startsWith(token.slice(0, 6)) && masked.includes('•'));
-      assert.ok(!(await page.locator('body').innerText()).includes(token), 'nowhere in clear');
-      await page.screenshot({ path: artifact('www-login-session.png'), fullPage: true });
+    assert.equal(await text(page, '#login-status'), 'Logged in.');
+    assert.equal(await text(page, '#login-kept'), 'this page only (memory)');
+    const expiresAt = Number(await page.locator('#login-session').getAttribute('data-expires-at'));
+    assert.ok(expiresAt >= before + 590_000 && expiresAt <= Date.now() + 600_000, `expiresAt ${expiresAt}`);
+    assert.match(await text(page, '#login-expires-in'), /^(9|10) min \d\d s$/);
+    assert.match(await text(page, '#login-expires-at'), /\d/);
 
-      const requests = login.tokenRequests();
-      await page.reload();
-      await page.waitForFunction(() => document.documentElement.dataset.ready === 'true');
-      assert.equal(await loginState(page), 'out');
-      assert.equal(await page.locator('#login-session').isHidden(), true);
-      assert.equal(login.tokenRequests() - requests, 0);
-    } finally {
-      await page.close();
-    }
-  });
+    await page.locator('button.copy[data-copy="login-token-text"]').click();
+    const token = await page.evaluate(() => navigator.clipboard.readText());
+    assert.deepEqual(await userinfo(token), { status: 200, sub: 'grace' }, 'the copied text is the access token');
+    const masked = await text(page, '#login-token-masked');
+    assert.ok(!masked.includes(token), 'the token is shown masked');
+    assert.ok(masked.startsWith(token.slice(0, 6)) && masked.includes('•'));
+    assert.ok(!(await page.locator('body').innerText()).includes(token), 'nowhere in clear');
+    await page.screenshot({ path: artifact('www-login-session.png'), fullPage: true });
 
-  test('Keep the session (sessionStorage): a reload restores it without a login; "Log out" revokes it and clears sessionStorage', async () => {
-    const page = await browser.page();
-    try {
-      await openPage(page);
-      await logIn(page, { keep: true });
-      assert.equal(await loginState(page), 'in', await text(page, '#login'));
-      assert.equal(await text(page, '#login-kept'), 'sessionStorage (this tab)');
-      const token = await page.locator('#login-token-text').textContent();
+    const requests = login.tokenRequests();
+    await page.reload();
+    await page.waitForFunction(() => document.documentElement.dataset.ready === 'true');
+    assert.equal(await loginState(page), 'out');
+    assert.equal(await page.locator('#login-session').isHidden(), true);
+    assert.equal(login.tokenRequests() - requests, 0);
+  }));
 
-      const requests = login.tokenRequests();
-      const authorizations = login.authorizations().length;
-      await page.reload();
-      await page.waitForFunction(() => document.documentElement.dataset.ready === 'true');
-      assert.equal(await loginState(page), 'in');
-      assert.equal(await text(page, '#login-status'), 'Session restored from sessionStorage.');
-      assert.equal(await page.locator('#login-token-text').textContent(), token);
-      assert.equal(login.tokenRequests() - requests, 0, 'no token request');
-      assert.equal(login.authorizations().length - authorizations, 0, 'no login');
+  test('Keep the session (sessionStorage): a reload restores it without a login; "Log out" revokes it and clears sessionStorage', () => browser.withPage(async (page) => {
+    await openPage(page);
+    await logIn(page, { keep: true });
+    assert.equal(await loginState(page), 'in', await text(page, '#login'));
+    assert.equal(await text(page, '#login-kept'), 'sessionStorage (this tab)');
+    const token = await page.locator('#login-token-text').textContent();
 
-      const refresh = await page.evaluate(() => Object.entries(sessionStorage).find(([k]) => k.endsWith(':refresh'))?.[1]);
-      assert.ok(refresh, 'a refresh token was kept');
-      const revocations = login.revocations().length;
-      await page.getByRole('button', { name: 'Log out' }).click();
-      await page.locator('#login[data-state="out"]').waitFor({ state: 'attached' });
-      assert.deepEqual(login.revocations().slice(revocations), [{ tokenTypeHint: 'refresh_token', status: 200 }]);
-      assert.equal(await page.locator('#login-session').isHidden(), true);
-      const left = await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('datacosmos-auth:')));
-      assert.deepEqual(left, []);
-      const res = await fetch(login.tokenUrl, {
-        method: 'POST',
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh, client_id: login.webClientId }),
-      });
-      assert.equal(res.status, 400);
-      assert.equal((await res.json()).error, 'invalid_grant', 'the revoked refresh token is refused');
-    } finally {
-      await page.close();
-    }
-  });
+    const requests = login.tokenRequests();
+    const authorizations = login.authorizations().length;
+    await page.reload();
+    await page.waitForFunction(() => document.documentElement.dataset.ready === 'true');
+    assert.equal(await loginState(page), 'in');
+    assert.equal(await text(page, '#login-status'), 'Session restored from sessionStorage.');
+    assert.equal(await page.locator('#login-token-text').textContent(), token);
+    assert.equal(login.tokenRequests() - requests, 0, 'no token request');
+    assert.equal(login.authorizations().length - authorizations, 0, 'no login');
 
-  test('"Cancel" at the login page: the page shows access_denied and its description', async () => {
-    const page = await browser.page();
-    try {
-      await openPage(page);
-      const requests = login.tokenRequests();
-      await logIn(page, { button: 'Cancel' });
-      assert.equal(await loginState(page), 'error');
-      assert.equal(await text(page, '#login-error-code'), 'access_denied');
-      assert.equal(await text(page, '#login-error-description'), 'the user cancelled the login');
-      assert.equal(login.tokenRequests() - requests, 0);
-    } finally {
-      await page.close();
-    }
-  });
+    const refresh = await page.evaluate(() => Object.entries(sessionStorage).find(([k]) => k.endsWith(':refresh'))?.[1]);
+    assert.ok(refresh, 'a refresh token was kept');
+    const revocations = login.revocations().length;
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.locator('#login[data-state="out"]').waitFor({ state: 'attached' });
+    assert.deepEqual(login.revocations().slice(revocations), [{ tokenTypeHint: 'refresh_token', status: 200 }]);
+    assert.equal(await page.locator('#login-session').isHidden(), true);
+    const left = await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('datacosmos-auth:')));
+    assert.deepEqual(left, []);
+    assert.deepEqual(await login.refresh(refresh), { status: 400, error: 'invalid_grant' }, 'the revoked refresh token is refused');
+  }));
 
-  test('a callback with a forged state shows state_mismatch and sends no token request', async () => {
-    const page = await browser.page();
-    try {
-      await openPage(page);
-      await logIn(page);
-      assert.equal(await loginState(page), 'in');
-      const requests = login.tokenRequests();
-      await openPage(page, `${site.url}/?code=forged-code&state=forged-state`);
-      assert.equal(await loginState(page), 'error');
-      assert.equal(await text(page, '#login-error-code'), 'state_mismatch');
-      assert.equal(login.tokenRequests() - requests, 0);
-    } finally {
-      await page.close();
-    }
-  });
+  test('"Cancel" at the login page: the page shows access_denied and its description', () => browser.withPage(async (page) => {
+    await openPage(page);
+    const requests = login.tokenRequests();
+    await logIn(page, { button: 'Cancel' });
+    assert.equal(await loginState(page), 'error');
+    assert.equal(await text(page, '#login-error-code'), 'access_denied');
+    assert.equal(await text(page, '#login-error-description'), 'the user cancelled the login');
+    assert.equal(login.tokenRequests() - requests, 0);
+  }));
+
+  test('a callback with a forged state shows state_mismatch and sends no token request', () => browser.withPage(async (page) => {
+    await openPage(page);
+    await logIn(page);
+    assert.equal(await loginState(page), 'in');
+    const requests = login.tokenRequests();
+    await openPage(page, `${site.url}/?code=forged-code&state=forged-state`);
+    assert.equal(await loginState(page), 'error');
+    assert.equal(await text(page, '#login-error-code'), 'state_mismatch');
+    assert.equal(login.tokenRequests() - requests, 0);
+  }));
 
   test('nothing was loaded from outside loopback; no console error (CSP included)', () => {
     assert.ok(browser.requests.length > 0);

@@ -155,18 +155,18 @@ export async function startLoginServer(opts = {}) {
   const tokenLog = [];
   const callbacks = [];
   const revocations = [];
-  provider.use(async (ctx, next) => {
-    if (ctx.path === '/oauth/revoke' && ctx.method === 'POST') {
-      const entry = { tokenTypeHint: undefined, status: undefined };
-      revocations.push(entry);
-      try {
-        await next();
-      } finally {
-        entry.tokenTypeHint = ctx.oidc?.params?.token_type_hint;
-        entry.status = ctx.status;
-      }
-      return;
+  // Each POST to `path` is logged once answered: `record(ctx)` says what of it.
+  const logged = (path, log, record) => async (ctx, next) => {
+    if (ctx.path !== path || ctx.method !== 'POST') return next();
+    const entry = {};
+    log.push(entry);
+    try {
+      await next();
+    } finally {
+      Object.assign(entry, record(ctx));
     }
+  };
+  provider.use(async (ctx, next) => {
     if (ctx.path === '/authorize' && ctx.method === 'GET') {
       const query = new URLSearchParams(ctx.querystring);
       authorizations.push(Object.fromEntries(query));
@@ -177,17 +177,14 @@ export async function startLoginServer(opts = {}) {
         ctx.querystring = query.toString();
       }
     }
-    if (ctx.path !== '/oauth/token' || ctx.method !== 'POST') return next();
-    const entry = { grantType: undefined, status: undefined, error: undefined };
-    tokenLog.push(entry);
-    try {
-      await next();
-    } finally {
-      entry.grantType = ctx.oidc?.params?.grant_type;
-      entry.status = ctx.status;
-      entry.error = ctx.body?.error;
-    }
+    return next();
   });
+  provider.use(logged('/oauth/token', tokenLog, (ctx) => ({
+    grantType: ctx.oidc?.params?.grant_type, status: ctx.status, error: ctx.body?.error,
+  })));
+  provider.use(logged('/oauth/revoke', revocations, (ctx) => ({
+    tokenTypeHint: ctx.oidc?.params?.token_type_hint, status: ctx.status,
+  })));
 
   const finish = (req, res, result) => provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
   async function interaction(req, res, uid) {
@@ -252,6 +249,14 @@ export async function startLoginServer(opts = {}) {
     codeExchanges: count('authorization_code'),
     /** Every token endpoint POST in order: { grantType, status, error } (error: the OAuth error code or undefined). */
     tokenLog: () => tokenLog.map((e) => ({ ...e })),
+    /** A refresh_token grant for the SPA client sent straight to the token endpoint: { status, error }. */
+    async refresh(refreshToken) {
+      const res = await fetch(`${origin}/oauth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: WEB_CLIENT_ID }),
+      });
+      return { status: res.status, error: (await res.json()).error };
+    },
     /** Every revocation endpoint POST (RFC 7009) in order: { tokenTypeHint, status }. */
     revocations: () => revocations.map((e) => ({ ...e })),
     /** The query of every GET /authorize in order, as the client sent it. */
