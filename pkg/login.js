@@ -258,7 +258,7 @@ export class UserLogin {
       made.client.free();
       throw e;
     }
-    this.#client?.client.free();
+    this.#end(false);
     this.#client = made;
     return made.client;
   }
@@ -291,23 +291,36 @@ export class UserLogin {
    * @returns {Promise<void>}
    */
   async logout(options) {
+    const revoke = options?.revoke !== false;
     const refresh = this.#client?.session.refreshToken() ?? (await this.#stored());
+    this.#end(revoke);
+    await this.#forget();
+    if (refresh && revoke) await this.#revoke(refresh);
+  }
+
+  // Frees the client and ends its session: a refresh in flight that answers later keeps
+  // nothing (its rotated refresh token would bring a logged-out or replaced session
+  // back into storage), and revokes what it got when `revokeLate`.
+  #end(revokeLate) {
+    this.#client?.session.end(revokeLate);
     this.#client?.client.free();
     this.#client = null;
-    await this.#forget();
-    if (refresh && options?.revoke !== false) {
-      const fetchFn = this.#config.client.fetch ?? globalThis.fetch;
-      try {
-        const body = new URLSearchParams({ token: refresh, token_type_hint: "refresh_token", client_id: this.#config.clientId });
-        const res = await fetchFn(this.#config.revocationUrl, {
-          method: "POST", body: body.toString(), redirect: "manual",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          signal: AbortSignal.timeout(this.#config.client.timeoutMs ?? 10_000),
-        });
-        await res.body?.cancel?.();
-      } catch {
-        // Best effort: the token stays valid at the server until it expires.
-      }
+  }
+
+  // RFC 7009 §2.1, as a public client; best effort: on failure the token stays valid at
+  // the server until it expires.
+  async #revoke(refresh) {
+    const fetchFn = this.#config.client.fetch ?? globalThis.fetch;
+    try {
+      const body = new URLSearchParams({ token: refresh, token_type_hint: "refresh_token", client_id: this.#config.clientId });
+      const res = await fetchFn(this.#config.revocationUrl, {
+        method: "POST", body: body.toString(), redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        signal: AbortSignal.timeout(this.#config.client.timeoutMs ?? 10_000),
+      });
+      await res.body?.cancel?.();
+    } catch {
+      // Nothing more to do.
     }
   }
 
@@ -335,6 +348,9 @@ export class UserLogin {
     const c = this.#config;
     const storage = this.#storage;
     const key = this.#key;
+    let ended = false; // logged out or replaced: see #end
+    let revokeLate = false;
+    const revoke = (token) => this.#revoke(token);
     const session = {
       // RFC 6749 §4.1.3 (the code, once) or §6 (the refresh token), as a public client.
       request(base) {
@@ -351,6 +367,10 @@ export class UserLogin {
         } catch {
           next = undefined;
         }
+        if (ended) {
+          if (revokeLate && typeof next === "string" && next.length > 0) await revoke(next);
+          return;
+        }
         const exchange = grant?.grant_type === "authorization_code";
         if (typeof next === "string" && next.length > 0) {
           grant = { grant_type: "refresh_token", refresh_token: next };
@@ -363,10 +383,13 @@ export class UserLogin {
         own = true;
       },
       refreshToken: () => (grant?.grant_type === "refresh_token" ? grant.refresh_token : undefined),
+      end(revokeIt) {
+        ended = true;
+        revokeLate = revokeIt;
+      },
     };
     // The access token entry (the engine's text: token, type, expiry) goes to storage
-    // too; the lease and quota entries stay in memory.
-    // A new login's client reads storage only once its own code is exchanged: until
+    // too; the lease and quota entries stay in memory. A new login's client reads storage only once its own code is exchanged: until
     // then what storage holds is an earlier session's, kept until this login succeeds.
     let own = grant?.grant_type !== "authorization_code";
     const memory = new Map();
@@ -376,6 +399,7 @@ export class UserLogin {
         return (await storage.getItem(`${key}:token`)) ?? null;
       },
       async put(k, v) {
+        if (ended) return;
         if (k !== "token" || !storage) memory.set(k, v);
         else await storage.setItem(`${key}:token`, v);
       },

@@ -323,12 +323,185 @@ async function copy(button) {
   setTimeout(() => { button.textContent = label; button.classList.remove('done'); }, 1500);
 }
 
+// ---- user login (authorization code + PKCE) ---------------------------------------
+// UserLogin from the same entry. The redirect URI is this page itself: the server sends
+// the browser back here with `code` and `state` in the query. The form's values (no
+// secret: a public application has none) wait in sessionStorage across the redirect.
+const LOGIN_SETTINGS = 'datacosmos-auth-www:login';
+const loginFields = {
+  clientId: $('login-client-id'),
+  audience: $('login-audience'),
+  authorizeUrl: $('login-authorize-url'),
+  tokenUrl: $('login-token-url'),
+  keep: $('login-keep'),
+};
+let userLogin; // the UserLogin of the settings in use
+let userClient; // its TokenClient once logged in
+let loginTicker;
+
+const redirectUri = () => `${location.origin}${location.pathname}`;
+
+function loginSettings() {
+  const settings = { keep: loginFields.keep.checked };
+  for (const name of ['clientId', 'audience', 'authorizeUrl', 'tokenUrl']) settings[name] = loginFields[name].value.trim();
+  return settings;
+}
+
+function savedLoginSettings() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(LOGIN_SETTINGS));
+    return saved && typeof saved === 'object' ? saved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fillLoginForm(settings) {
+  for (const name of ['clientId', 'audience', 'authorizeUrl', 'tokenUrl']) {
+    if (typeof settings[name] === 'string') loginFields[name].value = settings[name];
+  }
+  loginFields.keep.checked = settings.keep === true;
+}
+
+/** The UserLogin of `settings` (throws invalid_config). The revocation URL is /oauth/revoke on the authorize URL's host (Auth0's). */
+function makeUserLogin(settings) {
+  const config = { clientId: settings.clientId, redirectUri: redirectUri() };
+  if (settings.audience) config.audience = settings.audience;
+  if (settings.tokenUrl) config.tokenUrl = settings.tokenUrl;
+  if (settings.authorizeUrl) {
+    config.authorizeUrl = settings.authorizeUrl;
+    if (URL.canParse(settings.authorizeUrl)) config.revocationUrl = new URL('/oauth/revoke', settings.authorizeUrl).href;
+  }
+  if (settings.keep) config.storage = sessionStorage;
+  return new lib.UserLogin(config);
+}
+
+function setLoginState(state) {
+  $('login').dataset.state = state;
+  $('login-form').setAttribute('aria-busy', String(state === 'busy'));
+}
+
+function showLoginError(err) {
+  const isOAuth = err instanceof lib.OAuthError;
+  $('login-error-code').textContent = isOAuth ? err.code : (err?.name ?? 'error');
+  $('login-error-description').textContent = (isOAuth && err.description) || '';
+  $('login-error-message').textContent = err?.message ?? String(err);
+  $('login-error').hidden = false;
+  setStatus($('login-status'), 'The login failed.', 'bad');
+  setLoginState('error');
+}
+
+/** A token shown masked: its first 6 and last 4 characters (all dots when it is short). */
+function mask(token) {
+  return token.length < 20 ? '•'.repeat(token.length) : `${token.slice(0, 6)}${'•'.repeat(12)}${token.slice(-4)}`;
+}
+
+function showSession(info, how) {
+  $('login-error').hidden = true;
+  const jwt = decodeJwt(info.accessToken);
+  // The user, where the access token is a JWT (Auth0's are); an opaque one says nothing.
+  const sub = typeof jwt?.claims.sub === 'string' ? jwt.claims.sub : '';
+  $('login-user').textContent = sub;
+  $('login-user').parentElement.hidden = !sub;
+  const at = new Date(info.expiresAt);
+  $('login-expires-at').dateTime = at.toISOString();
+  $('login-expires-at').textContent = at.toLocaleString();
+  $('login-kept').textContent = userLogin && loginFields.keep.checked ? 'sessionStorage (this tab)' : 'this page only (memory)';
+  $('login-token-masked').textContent = `${mask(info.accessToken)}  (${info.accessToken.length} characters)`;
+  $('login-token-text').textContent = info.accessToken;
+  $('login-session').hidden = false;
+  $('login-session').dataset.expiresAt = String(info.expiresAt);
+  $('login-badge').hidden = false;
+  $('logout').disabled = false;
+  setStatus($('login-status'), how, 'ok');
+  const tickLogin = () => { $('login-expires-in').textContent = formatRemaining(info.expiresAt - Date.now()); };
+  tickLogin();
+  clearInterval(loginTicker);
+  loginTicker = setInterval(tickLogin, 1000);
+  setLoginState('in');
+}
+
+function hideSession() {
+  clearInterval(loginTicker);
+  $('login-session').hidden = true;
+  $('login-badge').hidden = true;
+  $('login-token-text').textContent = '';
+  $('login-token-masked').textContent = '';
+}
+
+async function startLogin(event) {
+  event.preventDefault();
+  $('login-error').hidden = true;
+  const settings = loginSettings();
+  loginFields.clientId.setAttribute('aria-invalid', String(!settings.clientId));
+  if (!settings.clientId) {
+    setStatus($('login-status'), 'Enter the client ID of a public application.', 'bad');
+    loginFields.clientId.focus();
+    return;
+  }
+  setLoginState('busy');
+  try {
+    const next = makeUserLogin(settings); // invalid_config before leaving the page
+    sessionStorage.setItem(LOGIN_SETTINGS, JSON.stringify(settings));
+    setStatus($('login-status'), 'Redirecting to the login page…', 'busy');
+    await next.redirect();
+  } catch (err) {
+    showLoginError(err);
+  }
+}
+
+async function logout() {
+  $('logout').disabled = true;
+  try {
+    await userLogin?.logout();
+  } finally {
+    userClient = undefined;
+    hideSession();
+    setStatus($('login-status'), 'Logged out: the session is gone from this page and the refresh token was revoked.', '');
+    setLoginState('out');
+  }
+}
+
+/** On load: completes a login when the server sent the browser back here, else restores a kept session. */
+async function resumeLogin() {
+  const saved = savedLoginSettings();
+  if (saved) fillLoginForm(saved);
+  const query = new URLSearchParams(location.search);
+  const isCallback = query.has('state') && (query.has('code') || query.has('error'));
+  try {
+    if (isCallback) {
+      const callbackUrl = location.href;
+      // The code is single use: it leaves the address bar (and history) at once.
+      history.replaceState(null, '', redirectUri());
+      setLoginState('busy');
+      setStatus($('login-status'), 'Completing the login…', 'busy');
+      $('login').scrollIntoView({ block: 'start' });
+      if (!saved?.clientId) throw new lib.OAuthError('state_mismatch', 'this login was not started from this tab');
+      userLogin = makeUserLogin(saved);
+      userClient = await userLogin.handleCallback(callbackUrl);
+      showSession(await userClient.getTokenInfo(), 'Logged in.');
+    } else if (saved?.clientId && saved.keep) {
+      userLogin = makeUserLogin(saved);
+      userClient = await userLogin.restore();
+      if (userClient) showSession(await userClient.getTokenInfo(), 'Session restored from sessionStorage.');
+      else setLoginState('out');
+    } else {
+      setLoginState('out');
+    }
+  } catch (err) {
+    showLoginError(err);
+  }
+}
+
 // ---- start -----------------------------------------------------------------------
 
 form.addEventListener('submit', getToken);
 $('forget').addEventListener('click', forget);
 $('call-api').addEventListener('click', callApi);
 $('api-url').addEventListener('input', renderSnippets);
+$('login-form').addEventListener('submit', startLogin);
+$('logout').addEventListener('click', logout);
+$('login-redirect-uri').textContent = redirectUri();
 for (const button of document.querySelectorAll('button.copy')) button.addEventListener('click', () => copy(button));
 $('toggle-secret').addEventListener('click', (event) => {
   const shownNow = fields.clientSecret.type === 'text';
@@ -364,7 +537,9 @@ async function load() {
   }
   await prefilled;
   $('get-token').disabled = false;
+  $('login-start').disabled = false;
   setStatus($('status'), 'Ready.', '');
+  await resumeLogin();
   document.documentElement.dataset.ready = 'true';
 }
 

@@ -54,6 +54,15 @@ export async function launch(options = {}) {
     outside: () => requests.filter((u) => !/^(data:|blob:|http:\/\/127\.0\.0\.1:)/.test(u)),
     problems,
     page: () => context.newPage(),
+    /** Runs `fn(page)` on a new page, closed afterwards whatever happens. */
+    async withPage(fn) {
+      const page = await context.newPage();
+      try {
+        return await fn(page);
+      } finally {
+        await page.close();
+      }
+    },
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 # playwright-core and the bundlers (esbuild, Vite, Rollup, webpack) pinned by this folder's package-lock.json.
 #   web-entry.test.mjs  the ./web entry imported by a page on loopback
 #   www.test.mjs        the www/ token inspector, used through its labels and buttons
+#   www-login.test.mjs  its "Log in as a user" path against the login server (PKCE, sessionStorage, logout)
 #   bundlers.test.mjs   the packed tarball bundled by esbuild and Vite, run in Chromium;
 #                       the tree-shaking matrix: apps importing only TokenClient / only
 #                       getToken, production builds by esbuild, Vite, Rollup 4, webpack 5
@@ -13,6 +14,7 @@
 #   login-server.test.mjs   tests/servers/oidc-login.mjs: Chromium fills its login page (SPA and native clients)
 #   readme-login.test.mjs   README.md's browser user-login block, as written: redirect, login page, callback, API call
 #   cli-login.test.mjs      datacosmos-auth login: Chromium opens the printed URL and lands on the CLI's loopback page
+#   user-login.test.mjs     UserLogin (PKCE, state, refresh rotation, sessionStorage, logout) from ./web and an esbuild bundle
 # Screenshots: tests/artifacts/browser/. Never downloads a browser.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -36,4 +38,4 @@ fi
 # (Debian's chromium wrapper may print a shell warning on stderr: not ours.)
 echo "$("$CHROMIUM" --version 2>/dev/null), node $(node --version)"
 export CHROMIUM
-exec node --test --test-concurrency=1 static-server.test.mjs login-server.test.mjs cli-login.test.mjs web-entry.test.mjs www.test.mjs bundlers.test.mjs readme.test.mjs readme-login.test.mjs vite-plugin.test.mjs
+exec node --test --test-concurrency=1 static-server.test.mjs login-server.test.mjs cli-login.test.mjs user-login.test.mjs web-entry.test.mjs www.test.mjs www-login.test.mjs bundlers.test.mjs readme.test.mjs readme-login.test.mjs vite-plugin.test.mjs

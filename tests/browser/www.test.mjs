@@ -49,6 +49,9 @@ async function getToken(page) {
   await page.locator('#token-form[aria-busy="false"]').waitFor({ state: 'attached' });
 }
 
+// The client-credentials form's fields (the user-login form has a Client ID, Token URL
+// and Audience of its own).
+const tool = (page) => page.locator('#token-form');
 const text = (page, selector) => page.locator(selector).innerText();
 const claim = (page, name, list = '#jwt-claims') => page.locator(`${list} dd[data-claim="${name}"] .value`).innerText();
 
@@ -58,16 +61,16 @@ describe('the www page', { timeout: 90_000 }, () => {
   after(async () => { await page?.close(); });
 
   test('loads pre-filled from /demo-config.json; every control has a label; the secret notice is there', async () => {
-    assert.equal(await page.getByLabel('Token URL').inputValue(), demo.tokenUrl);
-    assert.equal(await page.getByLabel('Client ID').inputValue(), demoClient.clientId);
-    const secret = page.getByLabel('Client secret', { exact: true });
+    assert.equal(await tool(page).getByLabel('Token URL').inputValue(), demo.tokenUrl);
+    assert.equal(await tool(page).getByLabel('Client ID').inputValue(), demoClient.clientId);
+    const secret = tool(page).getByLabel('Client secret', { exact: true });
     assert.equal(await secret.inputValue(), demoClient.clientSecret);
     assert.equal(await secret.getAttribute('type'), 'password');
     await page.getByRole('button', { name: 'Show the client secret' }).click();
     assert.equal(await secret.getAttribute('type'), 'text');
     await page.getByRole('button', { name: 'Hide the client secret' }).click();
     assert.equal(await secret.getAttribute('type'), 'password');
-    assert.equal(await page.getByLabel('Audience').inputValue(), DEFAULT_AUDIENCE);
+    assert.equal(await tool(page).getByLabel('Audience').inputValue(), DEFAULT_AUDIENCE);
     assert.ok(await page.getByText('Pre-filled for the local demo server').isVisible());
     const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
       .filter((e) => (e.labels?.length ?? 0) === 0 && !e.getAttribute('aria-label') && !e.textContent.trim())
@@ -120,7 +123,7 @@ describe('the www page', { timeout: 90_000 }, () => {
 
   test('keyboard: Enter in a field submits the form', async () => {
     const from = demo.tokenRequests();
-    await page.getByLabel('Audience').press('Enter');
+    await tool(page).getByLabel('Audience').press('Enter');
     await page.locator('#token-form[aria-busy="false"]').waitFor({ state: 'attached' });
     assert.match(await text(page, '#source'), /from the client's cache/);
     assert.equal(demo.tokenRequests() - from, 0);
@@ -164,18 +167,18 @@ describe('the www page', { timeout: 90_000 }, () => {
 
   test('a scope from "More options" is sent, granted and shown', async () => {
     await page.getByText('More options').click();
-    await page.getByLabel('Scope').fill('stac:read');
+    await tool(page).getByLabel('Scope').fill('stac:read');
     await getToken(page);
     assert.equal(demo.requests.at(-1).params.scope, 'stac:read');
     assert.equal(await text(page, '#token-scope'), 'stac:read');
     assert.equal(await claim(page, 'scope'), 'stac:read');
-    await page.getByLabel('Scope').fill('');
+    await tool(page).getByLabel('Scope').fill('');
     await page.getByText('More options').click();
   });
 
   test('a wrong secret shows the error with its code, HTTP status and description', async () => {
     const wrong = 'wrong-secret-5d41402abc4b2a76';
-    await page.getByLabel('Client secret', { exact: true }).fill(wrong);
+    await tool(page).getByLabel('Client secret', { exact: true }).fill(wrong);
     await getToken(page);
     const alert = page.getByRole('alert');
     await alert.waitFor();
@@ -191,7 +194,7 @@ describe('the www page', { timeout: 90_000 }, () => {
   test('a non-loopback http: token URL is refused before any request (invalid_config)', async () => {
     const from = demo.tokenRequests();
     const requests = browser.requests.length;
-    await page.getByLabel('Token URL').fill('http://example.com/oauth/token');
+    await tool(page).getByLabel('Token URL').fill('http://example.com/oauth/token');
     await getToken(page);
     assert.equal(await text(page, '#error-code'), 'invalid_config');
     assert.equal(await text(page, '#error-status'), 'no HTTP response');
@@ -201,10 +204,10 @@ describe('the www page', { timeout: 90_000 }, () => {
 
   test('empty client ID or secret: a message and focus, no request', async () => {
     const from = demo.tokenRequests();
-    await page.getByLabel('Client ID').fill('');
+    await tool(page).getByLabel('Client ID').fill('');
     await page.getByRole('button', { name: 'Get token' }).click();
     assert.match(await text(page, '#status'), /Enter a client ID and a client secret/);
-    assert.equal(await page.getByLabel('Client ID').getAttribute('aria-invalid'), 'true');
+    assert.equal(await tool(page).getByLabel('Client ID').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'client-id');
     assert.equal(demo.tokenRequests() - from, 0);
   });
@@ -243,8 +246,8 @@ describe('the www page at other sizes and without the demo server', { timeout: 9
     const plain = await startWww();
     try {
       const page = await openPage(`${plain.url}/`);
-      for (const label of ['Token URL', 'Client ID', 'Audience']) assert.equal(await page.getByLabel(label).inputValue(), '');
-      assert.equal(await page.getByLabel('Client secret', { exact: true }).inputValue(), '');
+      for (const label of ['Token URL', 'Client ID', 'Audience']) assert.equal(await tool(page).getByLabel(label).inputValue(), '');
+      assert.equal(await tool(page).getByLabel('Client secret', { exact: true }).inputValue(), '');
       assert.equal(await page.getByText('Pre-filled for the local demo server').isVisible(), false);
       await page.close();
     } finally {

@@ -174,6 +174,18 @@ export async function startLoginServer(opts = {}) {
   };
   const tokenLog = [];
   const callbacks = [];
+  const revocations = [];
+  // Each POST to `path` is logged once answered: `record(ctx)` says what of it.
+  const logged = (path, log, record) => async (ctx, next) => {
+    if (ctx.path !== path || ctx.method !== 'POST') return next();
+    const entry = {};
+    log.push(entry);
+    try {
+      await next();
+    } finally {
+      Object.assign(entry, record(ctx));
+    }
+  };
   provider.use(async (ctx, next) => {
     if (ctx.path === '/authorize' && ctx.method === 'GET') {
       const query = new URLSearchParams(ctx.querystring);
@@ -199,6 +211,9 @@ export async function startLoginServer(opts = {}) {
       if (pause) await pause.promise;
     }
   });
+  provider.use(logged('/oauth/revoke', revocations, (ctx) => ({
+    tokenTypeHint: ctx.oidc?.params?.token_type_hint, status: ctx.status,
+  })));
 
   const finish = (req, res, result) => provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
   async function interaction(req, res, uid) {
@@ -288,6 +303,16 @@ export async function startLoginServer(opts = {}) {
     },
     /** Every token endpoint POST in order: { grantType, status, error } (error: the OAuth error code or undefined). */
     tokenLog: () => tokenLog.map((e) => ({ ...e })),
+    /** A refresh_token grant for the SPA client sent straight to the token endpoint: { status, error }. */
+    async refresh(refreshToken) {
+      const res = await fetch(`${origin}/oauth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: WEB_CLIENT_ID }),
+      });
+      return { status: res.status, error: (await res.json()).error };
+    },
+    /** Every revocation endpoint POST (RFC 7009) in order: { tokenTypeHint, status }. */
+    revocations: () => revocations.map((e) => ({ ...e })),
     /** The query of every GET /authorize in order, as the client sent it. */
     authorizations: () => authorizations.map((a) => ({ ...a })),
     /** The query of every GET /callback (the default web redirect URI) in order. */
