@@ -356,7 +356,10 @@ impl Config {
             Some(s) if !s.expose().is_empty() => s,
             Some(_) => return Err(Error::config("clientSecret must not be empty")),
             None if static_token
-                || matches!(input.auth_method.as_deref(), Some("private_key_jwt" | "none")) =>
+                || matches!(
+                    input.auth_method.as_deref(),
+                    Some("private_key_jwt" | "none")
+                ) =>
             {
                 ClientSecret::new("")
             }
