@@ -42,8 +42,10 @@ before(async () => {
     logLevel: 'silent',
   });
   const inputs = Object.keys(built.metafile.inputs).map((p) => p.replace(/\\/g, '/'));
-  assert.ok(inputs.some((p) => p.endsWith('pkg/index.js')) && inputs.some((p) => p.endsWith('pkg/login.js')), inputs.join(', '));
-  assert.ok(!inputs.some((p) => /pkg\/(node|workerd)\.c?js$/.test(p)), `the browser entry only: ${inputs.join(', ')}`);
+  // The package as pkg/ or as installed in tests/browser/node_modules (the bundler tests install it).
+  const from = (name) => inputs.some((p) => new RegExp(`(^|/)(pkg|datacosmos-auth)/${name}$`).test(p));
+  assert.ok(from('index.js') && from('login.js'), inputs.join(', '));
+  assert.ok(!from('node.js') && !from('node.cjs') && !from('workerd.js'), `the browser entry only: ${inputs.join(', ')}`);
 
   site = await startStatic({ mounts: { '/': FIXTURE, '/pkg/': PKG_DIR, '/bundle/': join(work, 'bundle') } });
   login = await startLoginServer({
@@ -172,11 +174,11 @@ async function mainFlow(flavour) {
     assert.match(secondRefresh ?? '', /^[\w-]{20,}$/);
     assert.notEqual(secondRefresh, firstRefresh, 'the refresh token was rotated and the new one kept');
 
-    // client.fetch: the bearer reaches the authorization server's userinfo endpoint.
+    // client.fetch: the bearer reaches a protected resource of the authorization server.
     const me = await inPage(page, async (pkg, url) => {
       const res = await window.client.fetch(url);
       return { status: res.status, body: await res.json(), token: await window.client.getToken() };
-    }, `${login.origin}/me`);
+    }, login.apiUrl);
     assert.equal(me.status, 200, JSON.stringify(me.body));
     assert.equal(me.body.sub, 'ada');
     assert.equal(me.token, renewed.value.accessToken);

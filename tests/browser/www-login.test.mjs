@@ -50,9 +50,9 @@ async function logIn(page, { keep = false, button = 'Log in' } = {}) {
   await page.waitForFunction(() => document.documentElement.dataset.ready === 'true');
 }
 
-/** The access token as the server knows it: GET /me (userinfo) with it as the bearer. */
+/** The access token as the server knows it: GET /api/me with it as the bearer. */
 async function userinfo(token) {
-  const res = await fetch(`${login.origin}/me`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(login.apiUrl, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, sub: (await res.json()).sub };
 }
 

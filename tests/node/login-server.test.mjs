@@ -133,6 +133,22 @@ describe('login server (oidc-provider) with the Node login agent', () => {
     assert.equal((await userinfo()).status, 401);
   });
 
+  test('/api/me accepts a JWT access token for an audience and an opaque one; refuses a forged or unknown one', async () => {
+    const me = async (token) => {
+      const res = await fetch(server.apiUrl, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: await res.json() };
+    };
+    const jwt = (await login(server)).access_token;
+    assert.deepEqual(await me(jwt), { status: 200, body: { sub: 'test-user' } });
+    const [h, p] = jwt.split('.');
+    const claims = JSON.parse(Buffer.from(p, 'base64url'));
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'mallory' })).toString('base64url')}.${jwt.split('.')[2]}`;
+    assert.equal((await me(forged)).status, 401, 'a changed payload fails the signature');
+    const opaque = (await login(server, { extra: { audience: undefined } })).access_token;
+    assert.deepEqual(await me(opaque), { status: 200, body: { sub: 'test-user' } });
+    assert.equal((await me('not-a-token')).status, 401);
+  });
+
   test('pauseTokenResponses() holds answers after handling; waitForTokenRequests() sees them', async () => {
     const tokens = await login(server);
     const handled = server.tokenLog().filter((e) => e.grantType === 'refresh_token').length;

@@ -34,7 +34,7 @@
 //   error=access_denied). Any username matching [\w.@-]{1,64} is a user; its claims are
 //   sub = the username, name, email `<username>@example.test`, email_verified.
 import http from 'node:http';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { loadProvider, mapAdapter } from './oidc.mjs';
 
 export const NATIVE_CLIENT_ID = 'login-native';
@@ -239,9 +239,38 @@ export async function startLoginServer(opts = {}) {
     await finish(req, res, { login: { accountId }, consent: { grantId } });
   }
 
+  // GET /api/me: a protected resource (the DataCosmos API's stand-in) that accepts the
+  // server's access tokens of either form, a JWT for an audience (its RS256 signature,
+  // `exp` and `aud` checked) or an opaque one (looked up), and answers { sub }; CORS for
+  // loopback origins.
+  const publicKey = createPublicKey(privateKey);
+  async function subjectOf(token) {
+    const parts = token.split('.');
+    if (parts.length === 3) {
+      const ok = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), publicKey, Buffer.from(parts[2], 'base64url'));
+      const claims = ok ? JSON.parse(Buffer.from(parts[1], 'base64url')) : {};
+      return ok && claims.exp > Date.now() / 1000 && claims.aud ? claims.sub : undefined;
+    }
+    const found = await provider.AccessToken.find(token);
+    return found && !found.isExpired ? found.accountId : undefined;
+  }
+  async function api(req, res) {
+    const from = req.headers.origin;
+    if (from && LOOPBACK_ORIGIN.test(from)) {
+      res.setHeader('access-control-allow-origin', from);
+      res.setHeader('access-control-allow-headers', 'authorization');
+    }
+    if (req.method === 'OPTIONS') return res.writeHead(204).end();
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const sub = bearer && await subjectOf(bearer).catch(() => undefined);
+    res.writeHead(sub ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(sub ? { sub } : { error: 'invalid_token' }));
+  }
+
   const providerCallback = provider.callback();
   server.on('request', (req, res) => {
     const url = new URL(req.url, origin);
+    if (url.pathname === '/api/me') return void api(req, res);
     const match = /^\/interaction\/([\w-]+)$/.exec(url.pathname);
     if (match) {
       interaction(req, res, match[1]).catch((err) => {
@@ -266,6 +295,8 @@ export async function startLoginServer(opts = {}) {
     tokenUrl: `${origin}/oauth/token`,
     revocationUrl: `${origin}/oauth/revoke`,
     userinfoUrl: `${origin}/userinfo`,
+    /** A protected resource accepting either form of access token: GET → { sub } or 401. */
+    apiUrl: `${origin}/api/me`,
     nativeClientId: NATIVE_CLIENT_ID,
     webClientId: WEB_CLIENT_ID,
     clients: { native: NATIVE_CLIENT_ID, web: WEB_CLIENT_ID },
