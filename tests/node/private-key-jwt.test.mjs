@@ -171,3 +171,46 @@ describe('private_key_jwt options', () => {
     assert.equal(typeof await client.getToken(), 'string');
   });
 });
+
+// README.md's private_key_jwt block, as written, but for its hosts and files: the key
+// file holds the server's registered RSA key, the token URL is oidc-provider's, and the
+// API is a loopback resource that records the bearer.
+test('README.md: the private_key_jwt quick start gets a token and calls the API', { timeout: 30_000 }, async () => {
+  const { readFileSync, writeFileSync, mkdirSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const http = await import('node:http');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('### Without a shared secret: `private_key_jwt`'));
+  const block = /```js\n([\s\S]*?)```/.exec(section)[1];
+  const seen = [];
+  const api = http.createServer((req, res) => { seen.push(req.headers.authorization); res.end('{}'); });
+  await new Promise((r) => api.listen(0, '127.0.0.1', r));
+  // Inside the repository, so that the block's import of the package resolves.
+  const dir = fileURLToPath(new URL('../artifacts/readme-pkjwt/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  try {
+    const key = join(dir, 'datacosmos-key.pem');
+    writeFileSync(key, oidc.keys.rsa.pkcs8);
+    let code = block;
+    for (const [from, to] of [
+      ['readFileSync("datacosmos-key.pem", "utf8")', `readFileSync(${JSON.stringify(key)}, "utf8")`],
+      ['keyId: "my-key-1",', `keyId: ${JSON.stringify(oidc.keys.rsa.keyId)}, tokenUrl: ${JSON.stringify(oidc.tokenUrl)}, audience: null,`],
+      ['https://app.open-cosmos.com/api/data/v0/stac/collections', `http://127.0.0.1:${api.address().port}/stac`],
+    ]) {
+      assert.ok(code.includes(from), from);
+      code = code.replace(from, to);
+    }
+    const file = join(dir, 'block.mjs');
+    writeFileSync(file, `${code}\nexport { res };\n`);
+    process.env.DATACOSMOS_CLIENT_ID = oidc.clientId;
+    const { res } = await import(file);
+    assert.equal(res.status, 200);
+    assert.equal(seen.length, 1);
+    assert.match(seen[0], /^Bearer \S+$/);
+  } finally {
+    delete process.env.DATACOSMOS_CLIENT_ID;
+    api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

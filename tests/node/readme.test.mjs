@@ -117,6 +117,8 @@ const EXAMPLES = [
   // to read this README and that block's distinctive line.
   elsewhere("Workers with a Durable Object lease (run in workerd by tests/store/durable.test.mjs)",
     (b) => b.includes("export { TokenLease }"), "../store/durable.test.mjs", "README.md"),
+  elsewhere("private_key_jwt (run by tests/node/private-key-jwt.test.mjs against oidc-provider)",
+    (b) => b.includes('authMethod: "private_key_jwt"'), "./private-key-jwt.test.mjs", "### Without a shared secret: `private_key_jwt`"),
   elsewhere("A user's login in the browser (run in Chromium by tests/browser/readme-login.test.mjs)",
     (b) => b.includes("new UserLogin"), "../browser/readme-login.test.mjs", "### A user's login in the browser"),
   elsewhere("OpenTelemetry metrics from onEvent (run by tests/node/fleet.test.mjs against a stand-in meter)",
