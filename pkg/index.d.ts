@@ -43,7 +43,7 @@ export interface ClientConfig {
    */
   maxRetries?: number;
   /**
-   * Seconds during which `invalid_client`, `unauthorized_client` and `access_denied` are
+   * Seconds during which `invalid_client`, `unauthorized_client`, `access_denied` and `invalid_grant` are
    * answered again without a request (when no valid token is held). `0` turns it off;
    * `clear()` lifts it. Range 0 to 86400.
    * @default 30

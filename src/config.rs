@@ -163,7 +163,7 @@ pub struct ConfigInput {
     pub timeout_ms: Option<f64>,
     /// Retries after the first attempt.
     pub max_retries: Option<f64>,
-    /// Seconds during which `invalid_client`, `unauthorized_client` and `access_denied`
+    /// Seconds during which `invalid_client`, `unauthorized_client`, `access_denied` and `invalid_grant`
     /// are answered without a request.
     pub negative_cache_seconds: Option<f64>,
     /// A static access token (`fromEnv` only): used when neither a client id nor a

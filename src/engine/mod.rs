@@ -34,8 +34,8 @@
 //!   honouring `Retry-After` ([`crate::retry`]).
 //! - **Quota.** While an Auth0 quota bucket reads `remaining: 0`, no request is made
 //!   until it resets ([`quota`]).
-//! - **Negative cache.** After `invalid_client`, `unauthorized_client` or
-//!   `access_denied`, callers without a valid token fail fast for
+//! - **Negative cache.** After `invalid_client`, `unauthorized_client`,
+//!   `access_denied` or `invalid_grant` (a refused refresh token), callers without a valid token fail fast for
 //!   [`Policy::negative_cache_ms`].
 //! - **Bounds.** Every operation has a deadline, so every waiting call settles within
 //!   [`Policy::call_bound_ms`] even when the driver never reports an outcome (a workerd
@@ -90,7 +90,7 @@ pub struct Policy {
     pub timeout_ms: u32,
     /// Retries after the first attempt.
     pub max_retries: u32,
-    /// How long `invalid_client`, `unauthorized_client` and `access_denied` are answered
+    /// How long `invalid_client`, `unauthorized_client`, `access_denied` and `invalid_grant` are answered
     /// without a request, in ms.
     pub negative_cache_ms: f64,
     /// The shared store, if any.
@@ -1384,7 +1384,7 @@ impl Flight {
 }
 
 fn is_negative(err: &Error) -> bool {
-    matches!(err, Error::OAuth { error, .. } if matches!(error.as_str(), "invalid_client" | "unauthorized_client" | "access_denied"))
+    matches!(err, Error::OAuth { error, .. } if matches!(error.as_str(), "invalid_client" | "unauthorized_client" | "access_denied" | "invalid_grant"))
 }
 
 /// A store TTL in whole seconds: at least 60 (the Workers KV minimum).

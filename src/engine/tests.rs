@@ -287,6 +287,31 @@ fn negative_cache_fails_fast_until_clear() {
 }
 
 #[test]
+fn a_refused_refresh_token_is_negative_cached() {
+    // User login: a revoked refresh token stays revoked; callers fail fast instead of
+    // sending it again on every call.
+    let mut e = Engine::new(policy(60.0, 2, None), 1);
+    e.call(T0);
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(T0, op, status(400, r#"{"error":"invalid_grant"}"#));
+    assert_eq!(
+        settled(&drain(&mut e)),
+        vec![Err("invalid_grant".to_owned())]
+    );
+    assert!(
+        matches!(e.call(T0 + 1000.0), Verdict::Ready(Err(err)) if err.code() == "invalid_grant")
+    );
+    assert_eq!(sent(&drain(&mut e)), None);
+    // Other client errors are not: invalid_scope is sent again.
+    let mut e = Engine::new(policy(60.0, 2, None), 1);
+    e.call(T0);
+    let op = sent(&drain(&mut e)).unwrap();
+    e.handle(T0, op, status(400, r#"{"error":"invalid_scope"}"#));
+    drain(&mut e);
+    assert!(matches!(e.call(T0 + 1000.0), Verdict::Wait(_)));
+}
+
+#[test]
 fn an_empty_quota_bucket_blocks_requests_until_it_resets() {
     let mut e = Engine::new(policy(60.0, 2, None), 1);
     e.call(T0);

@@ -176,6 +176,10 @@ describe("UserLogin against oidc-provider", { timeout: 60_000 }, () => {
     assert.equal(await client.getToken(), token);
     await sleep(1000);
     await assert.rejects(client.getToken(), (e) => e.code === "invalid_grant");
+    // The refused refresh token is not sent again on every call (negative cache).
+    const requests = server.tokenRequests();
+    await assert.rejects(client.getToken(), { code: "invalid_grant" });
+    assert.equal(server.tokenRequests(), requests);
     client.free();
   });
 
