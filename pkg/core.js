@@ -650,7 +650,10 @@ function define(w, runtimeKeepAlive) {
         // A user session keeps the rotated refresh token before the engine reads the
         // access token (RFC 6749 §6); a session that cannot keep it is its own concern.
         if (s && status >= 200 && status < 300) await Promise.resolve().then(() => s.accept(body)).catch(() => {});
-        out = () => w.step(this.#id, Date.now(), 10, op, status, headers, body ?? undefined);
+        // What the session sent (code, code verifier, refresh token) and a server echoes
+        // back never reaches an error: the engine redacts only a client secret.
+        const text = s && typeof s.redact === "function" ? s.redact(body) : body;
+        out = () => w.step(this.#id, Date.now(), 10, op, status, headers, text ?? undefined);
       } catch (e) {
         const [timedOut, message, original] = Array.isArray(e) ? e : [false, describe(e), e];
         this.#cause = timedOut ? undefined : original;

@@ -21,6 +21,14 @@ export const DEFAULT_REVOCATION_URL = "https://login.open-cosmos.com/oauth/revok
 export const DEFAULT_USER_SCOPE = "openid profile email offline_access";
 const DEFAULT_AUDIENCE = "https://beeapp.open-cosmos.com";
 const PENDING = "datacosmos-auth:pending:";
+// States whose callback is being handled or was handled in this realm: a callback is
+// claimed before the first await, so two handleCallback of one callback at once (a
+// framework running an effect twice) send its code once (RFC 6749 §4.1.2: a code used
+// twice may revoke the grant).
+const CLAIMED = new Set();
+// Server text kept in an error, as the engine keeps the token endpoint's (1 KiB).
+const MAX_TEXT = 1024;
+const ownValue = (o, name) => o !== null && typeof o === "object" && Object.prototype.hasOwnProperty.call(o, name) ? o[name] : undefined;
 // Options handed to the TokenClient as they are.
 const CLIENT_OPTIONS = ["tokenUrl", "fetch", "onEvent", "waitUntil", "timeoutMs", "maxRetries",
   "refreshLeewaySeconds", "negativeCacheSeconds"];
@@ -91,6 +99,16 @@ function checkStorage(name, s) {
   return s;
 }
 
+// `globalThis.sessionStorage`, or undefined where there is none or reading it throws
+// (a sandboxed iframe, a data: URL, storage blocked by the user: a SecurityError).
+function ambientSessionStorage() {
+  try {
+    return globalThis.sessionStorage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A user's login at DataCosmos (Auth0): authorization code + PKCE, then refresh tokens.
  *
@@ -154,7 +172,7 @@ export class UserLogin {
     for (const k of CLIENT_OPTIONS) if (member(config, k) !== undefined) c.client[k] = member(config, k);
     this.#storage = checkStorage("storage", member(config, "storage"));
     const transient = member(config, "transientStorage");
-    this.#transient = checkStorage("transientStorage", transient === undefined ? globalThis.sessionStorage : transient);
+    this.#transient = checkStorage("transientStorage", transient === undefined ? ambientSessionStorage() : transient);
     this.#key = ownString(config, "storageKey", `datacosmos-auth:user:${c.clientId}`);
     this.#config = c;
     // The TokenClient's options are checked now (invalid_config here, not at the callback).
@@ -215,6 +233,10 @@ export class UserLogin {
       throw fail("invalid_request", "the callback URL is not a URL");
     }
     const state = params.get("state");
+    if (state !== null && CLAIMED.has(state)) {
+      throw fail("state_mismatch", "the callback's state matches no login started here (RFC 6749 §10.12)");
+    }
+    if (state !== null) CLAIMED.add(state);
     let pending = state === null ? undefined : this.#pending.get(state);
     if (state !== null && pending === undefined && this.#transient) {
       try {
@@ -238,15 +260,17 @@ export class UserLogin {
       saved = undefined;
     }
     // Pending logins are found by their state: none found is a mismatch.
-    if (!saved || typeof saved.codeVerifier !== "string" || typeof saved.redirectUri !== "string") {
+    if (!saved || typeof ownValue(saved, "codeVerifier") !== "string" || typeof ownValue(saved, "redirectUri") !== "string") {
+      if (state !== null) CLAIMED.delete(state); // none of ours: nothing to keep claimed
       throw fail("state_mismatch", "the callback's state matches no login started here (RFC 6749 §10.12)");
     }
     const error = params.get("error");
     if (error !== null) {
-      const err = fail(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(error) ? error : "access_denied",
-        `the authorization server refused the login: ${error}`);
+      // The error code's charset (RFC 6749 §4.1.2.1); anything else is not repeated.
+      const code = error.length <= 64 && /^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(error) ? error : null;
+      const err = fail(code ?? "access_denied", `the authorization server refused the login${code ? `: ${code}` : ""}`);
       const description = params.get("error_description");
-      if (description !== null) err.description = description;
+      if (description !== null) err.description = description.length > MAX_TEXT ? `${description.slice(0, MAX_TEXT)}…` : description;
       throw err;
     }
     const code = params.get("code");
@@ -291,7 +315,7 @@ export class UserLogin {
    * @returns {Promise<void>}
    */
   async logout(options) {
-    const revoke = options?.revoke !== false;
+    const revoke = ownValue(options, "revoke") !== false;
     const refresh = this.#client?.session.refreshToken() ?? (await this.#stored());
     this.#end(revoke);
     await this.#forget();
@@ -351,10 +375,24 @@ export class UserLogin {
     let ended = false; // logged out or replaced: see #end
     let revokeLate = false;
     const revoke = (token) => this.#revoke(token);
+    let sent = []; // the secrets of the last request: never in an error
     const session = {
       // RFC 6749 §4.1.3 (the code, once) or §6 (the refresh token), as a public client.
-      request(base) {
+      async request(base) {
         if (!grant) throw invalid("no login: the session has no code or refresh token (log in again)");
+        if (grant.grant_type === "refresh_token" && storage && !ended) {
+          // Storage holds the session: another client on it (another tab, another
+          // UserLogin) may have rotated the refresh token since this one read it, and the
+          // one in memory is then spent (reuse detection would revoke the whole grant).
+          let stored;
+          try {
+            stored = await storage.getItem(`${key}:refresh`);
+          } catch {
+            stored = undefined;
+          }
+          if (typeof stored === "string" && stored.length > 0) grant = { grant_type: "refresh_token", refresh_token: stored };
+        }
+        sent = ["code", "code_verifier", "refresh_token"].map((k) => ownValue(grant, k)).filter((v) => typeof v === "string" && v.length > 0);
         const body = new URLSearchParams({ ...grant, client_id: c.clientId });
         return { url: base.url, headers: { ...base.headers, "content-type": "application/x-www-form-urlencoded" }, body: body.toString() };
       },
@@ -363,7 +401,7 @@ export class UserLogin {
       async accept(text) {
         let next;
         try {
-          next = JSON.parse(text)?.refresh_token;
+          next = ownValue(JSON.parse(text), "refresh_token");
         } catch {
           next = undefined;
         }
@@ -381,6 +419,17 @@ export class UserLogin {
           await storage?.removeItem(`${key}:refresh`);
         }
         own = true;
+      },
+      // The answer's text with what the last request sent (code, code verifier, refresh
+      // token; raw, percent- and JSON-escaped) replaced, before any of it reaches an error.
+      redact(text) {
+        if (typeof text !== "string") return text;
+        for (const secret of sent) {
+          for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
+            text = text.split(form).join("[redacted]");
+          }
+        }
+        return text;
       },
       refreshToken: () => (grant?.grant_type === "refresh_token" ? grant.refresh_token : undefined),
       end(revokeIt) {
