@@ -493,9 +493,8 @@ async function logout(values) {
     try {
       data = file.load();
     } catch (e) {
-      file.remove();
-      complain(`${e.message}: deleted`);
-      return;
+      // Not ours (--token-file on another file) or damaged: never deleted by logout.
+      throw new NoSession(`${e.message}: not deleted`);
     }
     if (data === null) {
       complain(`not logged in (no session in ${file.path})`);
@@ -518,12 +517,18 @@ function loginOptions(values) {
   if (!/^\d+(\.\d+)?$/.test(timeout) || Number(timeout) <= 0 || Number(timeout) > 86400) {
     throw new Usage(`--timeout must be seconds (more than 0, at most 86400), not ${timeout}`);
   }
+  const file = tokenFile(values);
+  try {
+    file.load(); // a file there that is not a session file is never replaced
+  } catch (e) {
+    throw new NoSession(`${e.message}: not replaced`);
+  }
   return {
     port: portNumber(values.port ?? "0"),
     host,
     timeoutMs: Number(timeout) * 1000,
     browser: !values["no-browser"] && !env("DATACOSMOS_NO_BROWSER") && !env("CI"),
-    file: tokenFile(values),
+    file,
     settings: {
       client_id: clientId,
       authorize_url: values["authorize-url"] ?? env("DATACOSMOS_AUTHORIZE_URL") ?? DEFAULT_AUTHORIZE_URL,
@@ -598,7 +603,9 @@ async function login(options) {
         });
       });
     });
-    if (error) throw error;
+    // A refused callback is the server's (or a forger's) word: exit 1 whatever code it
+    // names, never the exit 2 of an invalid_config found before any request.
+    if (error) throw error instanceof Exchange ? error : new Exchange(describe(error));
     complain(`logged in; the session is in ${file.path}`);
   } finally {
     server.close();

@@ -100,7 +100,7 @@ export class TokenFile {
       data = null;
     }
     if (data === null || typeof data !== "object" || data.version !== FORMAT || typeof data.client_id !== "string") {
-      throw new TokenFileError(`${this.path} is not a datacosmos-auth session file (log in again, or delete it)`);
+      throw new TokenFileError(`${this.path} is not a datacosmos-auth session file (delete it if it is a damaged one)`);
     }
     return (this.data = data);
   }
@@ -161,7 +161,7 @@ export class TokenFile {
     return {
       getItem: (key) => {
         const m = member(key);
-        const v = m === null || this.data === null ? undefined : this.data[m];
+        const v = m === null || this.data === null || !Object.hasOwn(this.data, m) ? undefined : this.data[m];
         return typeof v === "string" ? v : null;
       },
       setItem: (key, value) => {

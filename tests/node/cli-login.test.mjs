@@ -189,6 +189,37 @@ describe('datacosmos-auth login / token --user / logout', { timeout: 120_000 }, 
     assert.ok(!existsSync(fileIn(dir)));
   });
 
+  test("login: a callback error is exit 1 whatever code it names (error=invalid_config is the server's word, not a usage error)", async () => {
+    const dir = freshDir();
+    const login = startLogin(server, dir);
+    const url = new URL(await login.url);
+    const callback = new URL(url.searchParams.get('redirect_uri'));
+    callback.search = new URLSearchParams({ state: url.searchParams.get('state'), error: 'invalid_config' }).toString();
+    const answer = await fetch(callback);
+    await answer.arrayBuffer();
+    const result = await login.done;
+    assert.equal(answer.status, 400);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /invalid_config/);
+  });
+
+  test('logout and login never delete or replace a file that is not a session file (--token-file on the credentials file)', async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'data_cosmos_api_credentials.json');
+    const credentials = JSON.stringify({ clientId: 'm2m', clientSecret: 'the-secret' });
+    writeFileSync(path, credentials);
+    const out = await run([CLI, 'logout', '--token-file', path], { env: envFor(server, dir) });
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /not a datacosmos-auth session file/);
+    assert.equal(readFileSync(path, 'utf8'), credentials, 'logout left it as it was');
+    const login = await startLogin(server, dir, ['--token-file', path]).done;
+    assert.equal(login.code, 2, login.stderr);
+    assert.match(login.stderr, /not a datacosmos-auth session file/);
+    assert.ok(!/Open this URL/.test(login.stderr), 'refused before the login started');
+    assert.equal(readFileSync(path, 'utf8'), credentials, 'login left it as it was');
+  });
+
   test('token --user: a revoked refresh token is invalid_grant (exit 1, log in again)', async () => {
     const dir = freshDir();
     await logIn(server, dir);
