@@ -564,7 +564,8 @@ function page(title, text) {
 /**
  * login: a one-shot loopback HTTP server (RFC 8252 §7.3) for the redirect URI
  * http://HOST:PORT/oauth/callback; the authorization URL printed and opened; the first
- * GET of the callback path is the login's outcome (any other path is 404).
+ * GET of the callback path with this login's state is the login's outcome (without it:
+ * 400, and the login waits on; any other path is 404).
  */
 async function login(options) {
   const { host, port, timeoutMs, file, settings } = options;
@@ -581,6 +582,7 @@ async function login(options) {
     file.data = { version: FORMAT, ...settings, redirect_uri: redirectUri };
     const userLogin = sessionLogin(file);
     const url = await userLogin.authorizationUrl();
+    const state = new URL(url).searchParams.get("state");
     process.stderr.write(`Open this URL to log in: ${clean(url)}\n`);
     if (options.browser) openBrowser(url);
     const error = await new Promise((resolve) => {
@@ -590,6 +592,14 @@ async function login(options) {
         const target = new URL(req.url ?? "/", redirectUri);
         if (taken || req.method !== "GET" || target.pathname !== CALLBACK_PATH) {
           res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("Not found\n");
+          return;
+        }
+        // Any local process or page can reach this port: a callback without this login's
+        // state is refused and the login goes on waiting for the real one (it cannot be
+        // ended, or fed a code, by a guess).
+        if (target.searchParams.getAll("state").length !== 1 || target.searchParams.get("state") !== state) {
+          res.writeHead(400, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" })
+            .end(page("Not this login", "state_mismatch: this callback is not for the login in progress in the terminal."));
           return;
         }
         taken = true;

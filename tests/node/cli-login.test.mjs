@@ -159,18 +159,22 @@ describe('datacosmos-auth login / token --user / logout', { timeout: 120_000 }, 
     assert.ok(!existsSync(lock), 'the lock is released');
   });
 
-  test('login: a callback with a forged state is state_mismatch (exit 1, an error page, no file)', async () => {
+  test('login: a callback without this login\'s state is refused (400, state_mismatch) and the login waits on for the real one', async () => {
     const dir = freshDir();
     const login = startLogin(server, dir);
-    const redirectUri = new URL(await login.url).searchParams.get('redirect_uri');
-    const forged = await fetch(`${redirectUri}?code=some-code&state=forged-state`);
-    const page = await forged.text();
+    const url = await login.url;
+    const redirectUri = new URL(url).searchParams.get('redirect_uri');
+    for (const query of ['code=some-code&state=forged-state', 'code=some-code', `code=x&state=${new URL(url).searchParams.get('state')}&state=forged`]) {
+      const forged = await fetch(`${redirectUri}?${query}`);
+      assert.equal(forged.status, 400, query);
+      assert.match(await forged.text(), /state_mismatch/);
+    }
+    assert.ok(!existsSync(fileIn(dir)), 'no token file yet');
+    const { response } = await completeLogin(url, { follow: true });
     const result = await login.done;
-    assert.equal(forged.status, 400);
-    assert.match(page, /state_mismatch/);
-    assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /state_mismatch/);
-    assert.ok(!existsSync(fileIn(dir)), 'no token file');
+    assert.equal(response.status, 200);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(existsSync(fileIn(dir)), 'the real login completed');
   });
 
   test('login: the user cancels (access_denied, exit 1); no callback in --timeout (exit 1)', async () => {
