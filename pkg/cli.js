@@ -501,9 +501,11 @@ async function logout(values) {
       return;
     }
     if (typeof data.refresh_token === "string") redact = redactor([], [data.refresh_token]);
-    await sessionLogin(file).logout();
+    const { revoked } = await sessionLogin(file).logout();
     file.remove();
-    complain(`logged out (refresh token revoked, ${file.path} deleted)`);
+    complain(`logged out (${file.path} deleted; ${revoked
+      ? "refresh token revoked"
+      : "the refresh token could not be revoked: it stays valid at the server until it expires"})`);
   });
 }
 
@@ -579,7 +581,14 @@ async function login(options) {
   const shown = host.includes(":") ? `[${host}]` : host;
   const redirectUri = `http://${shown}:${server.address().port}${CALLBACK_PATH}`;
   try {
+    const previous = file.data;
     file.data = { version: FORMAT, ...settings, redirect_uri: redirectUri };
+    // An earlier session of the same application at the same server: UserLogin revokes
+    // its refresh token once this login has succeeded (it stays on disk until then).
+    if (typeof previous?.refresh_token === "string" && previous.client_id === settings.client_id
+      && previous.revocation_url === settings.revocation_url) {
+      file.data.refresh_token = previous.refresh_token;
+    }
     const userLogin = sessionLogin(file);
     const url = await userLogin.authorizationUrl();
     const state = new URL(url).searchParams.get("state");

@@ -389,9 +389,10 @@ export class UserLogin {
   restore(): Promise<TokenClient | null>;
   /**
    * Frees the client, deletes the stored session and revokes the refresh token
-   * (RFC 7009; best effort, skipped with `{ revoke: false }`).
+   * (RFC 7009; best effort, skipped with `{ revoke: false }`). `revoked`: the server
+   * confirmed the revocation (HTTP 200).
    */
-  logout(options?: { revoke?: boolean }): Promise<void>;
+  logout(options?: { revoke?: boolean }): Promise<{ revoked: boolean }>;
 }
 
 /**

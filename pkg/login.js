@@ -275,6 +275,9 @@ export class UserLogin {
     }
     const code = params.get("code");
     if (!code) throw fail("invalid_request", "the callback has no code");
+    // The session this login replaces (here or in storage): its refresh token is revoked
+    // once the new one is in place, not left valid at the server.
+    const replaced = this.#client?.session.refreshToken() ?? (await this.#stored());
     const made = this.#makeClient({ grant_type: "authorization_code", code, redirect_uri: saved.redirectUri, code_verifier: saved.codeVerifier });
     try {
       await made.client.getToken();
@@ -282,8 +285,9 @@ export class UserLogin {
       made.client.free();
       throw e;
     }
-    this.#end(false);
+    this.#end(true);
     this.#client = made;
+    if (replaced && replaced !== made.session.refreshToken()) await this.#revoke(replaced);
     return made.client;
   }
 
@@ -312,14 +316,16 @@ export class UserLogin {
    * refresh token at `revocationUrl` (RFC 7009 §2; best effort: a failure to revoke
    * is not an error, and `{ revoke: false }` skips it).
    * @param {{ revoke?: boolean }} [options]
-   * @returns {Promise<void>}
+   * @returns {Promise<{ revoked: boolean }>} `revoked`: the server confirmed the
+   *   revocation (HTTP 200); false when skipped, when there was no refresh token, or
+   *   when the request failed.
    */
   async logout(options) {
     const revoke = ownValue(options, "revoke") !== false;
     const refresh = this.#client?.session.refreshToken() ?? (await this.#stored());
     this.#end(revoke);
     await this.#forget();
-    if (refresh && revoke) await this.#revoke(refresh);
+    return { revoked: Boolean(refresh && revoke && (await this.#revoke(refresh))) };
   }
 
   // Frees the client and ends its session: a refresh in flight that answers later keeps
@@ -332,7 +338,7 @@ export class UserLogin {
   }
 
   // RFC 7009 §2.1, as a public client; best effort: on failure the token stays valid at
-  // the server until it expires.
+  // the server until it expires. Whether the server confirmed it (200, §2.2).
   async #revoke(refresh) {
     const fetchFn = this.#config.client.fetch ?? globalThis.fetch;
     try {
@@ -343,8 +349,9 @@ export class UserLogin {
         signal: AbortSignal.timeout(this.#config.client.timeoutMs ?? 10_000),
       });
       await res.body?.cancel?.();
+      return res.status === 200;
     } catch {
-      // Nothing more to do.
+      return false;
     }
   }
 

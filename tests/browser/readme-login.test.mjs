@@ -81,7 +81,9 @@ describe('README: the browser user login, in Chromium', { timeout: 60_000 }, () 
       await page.fill('#username', 'readme-user');
       await page.click('button[value=login]');
       const result = await logged;
-      assert.equal(new URL(page.url()).pathname, '/callback');
+      const landed = new URL(page.url());
+      assert.equal(landed.pathname, '/', 'history.replaceState took the callback out of the address bar');
+      assert.equal(landed.search, '');
       assert.deepEqual(result, { status: 200, body: { collections: [] } });
       assert.equal(seen.length, 1);
       assert.match(seen[0], /^Bearer [\w.~+/-]+=*$/, 'the API got the user access token');

@@ -272,7 +272,7 @@ describe('user login in Chromium: the ./web entry, no bundler', { timeout: 90_00
     assert.equal(login.tokenRequests() - requests, 0);
   }));
 
-  test('a callback handled twice: the second is state_mismatch (a pending login is used once); the same code sent again is invalid_grant at the server', () => browser.withPage(async (page) => {
+  test('a callback handled twice: the second is state_mismatch (a pending login is used once, a callback claimed once per page); the same code sent again from a reloaded page is invalid_grant at the server', () => browser.withPage(async (page) => {
     const cfg = config('web');
     await startLogin(page, 'web', cfg);
     // The pending login as the first UserLogin left it in sessionStorage, copied before use.
@@ -286,9 +286,17 @@ describe('user login in Chromium: the ./web entry, no bundler', { timeout: 90_00
     assert.equal(second.code, 'state_mismatch');
     assert.equal(login.tokenRequests() - requests, 0, 'no second exchange');
 
-    // With the pending login put back, the code itself is presented again: the server refuses it.
-    const codes = login.codeExchanges();
+    // Put back, the pending login is still refused by this page (a callback is claimed
+    // once per page: the code is never sent twice from here).
     await inPage(page, async (pkg, [k, v]) => sessionStorage.setItem(k, v), pending[0]);
+    const again = await handleCallback(page, cfg);
+    assert.equal(again.code, 'state_mismatch');
+    assert.equal(login.tokenRequests() - requests, 0, 'still no second exchange');
+    // On a reloaded page (a fresh module) with the pending login put back, the code
+    // itself is presented again: the server refuses it.
+    const codes = login.codeExchanges();
+    await page.reload();
+    await ready(page);
     const reused = await handleCallback(page, cfg);
     assert.equal(reused.isOAuthError, true);
     assert.equal(reused.code, 'invalid_grant');

@@ -247,6 +247,28 @@ describe('datacosmos-auth login / token --user / logout', { timeout: 120_000 }, 
     assert.equal(server.tokenLog().at(-1).error, 'invalid_grant');
   });
 
+  test('login again: the earlier session\'s refresh token is revoked once the new login succeeds', async () => {
+    const dir = freshDir();
+    await logIn(server, dir);
+    const { refresh_token: old } = readSession(dir);
+    await logIn(server, dir);
+    const { refresh_token: now } = readSession(dir);
+    assert.notEqual(now, old);
+    assert.equal((await server.refresh(old)).error, 'invalid_grant', 'the replaced refresh token is revoked');
+    assert.ok(await server.provider.RefreshToken.find(now), 'the new one is not');
+  });
+
+  test('logout: a revocation that fails is said, and the file is deleted all the same', async () => {
+    const dir = freshDir();
+    await logIn(server, dir);
+    const session = readSession(dir);
+    writeFileSync(fileIn(dir), JSON.stringify({ ...session, revocation_url: 'http://127.0.0.1:9/oauth/revoke' }));
+    const result = await run([CLI, 'logout'], { env: envFor(server, dir) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /could not be revoked/);
+    assert.ok(!existsSync(fileIn(dir)));
+  });
+
   test('logout: revokes the refresh token at the server and deletes the file; then not logged in', async () => {
     const dir = freshDir();
     await logIn(server, dir);
@@ -254,7 +276,7 @@ describe('datacosmos-auth login / token --user / logout', { timeout: 120_000 }, 
     assert.ok(await server.provider.RefreshToken.find(refreshToken));
     const result = await run([CLI, 'logout'], { env: envFor(server, dir) });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /logged out/);
+    assert.match(result.stderr, /logged out .*refresh token revoked/);
     assert.ok(!existsSync(fileIn(dir)), 'the token file is deleted');
     assert.deepEqual(readdirSync(join(dir, 'datacosmos-auth')), [], 'nor any lock left');
     assert.equal(await server.provider.RefreshToken.find(refreshToken), undefined, 'the server revoked the refresh token');

@@ -196,7 +196,7 @@ describe("UserLogin against oidc-provider", { timeout: 60_000 }, () => {
     const { client } = await loggedIn(l);
     await client.getToken();
     const refresh = storage.map.get(`datacosmos-auth:user:${server.nativeClientId}:refresh`);
-    await l.logout();
+    assert.deepEqual(await l.logout(), { revoked: true });
     assert.equal(storage.map.size, 0, "nothing left in storage");
     assert.equal(await l.restore(), null);
     await assert.rejects(client.getToken(), { code: "invalid_config" }, "the client was freed");
@@ -205,6 +205,36 @@ describe("UserLogin against oidc-provider", { timeout: 60_000 }, () => {
       body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refresh, client_id: server.nativeClientId }),
     });
     assert.equal((await res.json()).error, "invalid_grant", "revoked at the server (RFC 7009)");
+  });
+
+  test("logout says whether the server confirmed the revocation", async () => {
+    const { client } = await loggedIn(login());
+    client.free();
+    assert.deepEqual(await login().logout(), { revoked: false }, "nobody logged in");
+    const skip = login();
+    await loggedIn(skip);
+    assert.deepEqual(await skip.logout({ revoke: false }), { revoked: false });
+    const down = login({ revocationUrl: "http://127.0.0.1:9/oauth/revoke" });
+    await loggedIn(down);
+    assert.deepEqual(await down.logout(), { revoked: false }, "the revocation endpoint is unreachable");
+  });
+
+  test("a new login revokes the refresh token of the session it replaces", async () => {
+    const storage = memoryStorage();
+    const key = `datacosmos-auth:user:${server.nativeClientId}:refresh`;
+    const first = await loggedIn(login({ storage }));
+    const old = storage.map.get(key);
+    first.client.free();
+    const revocations = server.revocations().length;
+    const l = login({ storage });
+    const { client } = await loggedIn(l);
+    assert.notEqual(storage.map.get(key), old);
+    assert.equal(server.revocations().length, revocations + 1);
+    assert.equal((await server.refresh(old)).error, "invalid_grant", "the replaced refresh token is revoked");
+    // The new session is not: it still refreshes.
+    client.clear();
+    assert.equal(typeof await client.getToken(), "string");
+    client.free();
   });
 
   test("no secret of the login in errors or events", async () => {
