@@ -9,6 +9,17 @@ import { build } from "esbuild";
 const pkg = new URL("../pkg/", import.meta.url);
 const wasm = readFileSync(new URL("datacosmos_auth_bg.wasm", pkg));
 
+// The glue keeps the first instance: an asynchronous instantiation (the browser entry's)
+// finishing after a synchronous one (a client constructed meanwhile) is discarded, never
+// swapped in under the clients the first one holds.
+const gluePath = new URL("datacosmos_auth.js", pkg);
+const FINALIZE = "function __wbg_finalize_init(instance, module) {\n";
+const glueText = readFileSync(gluePath, "utf8");
+if (!glueText.includes(FINALIZE)) throw new Error("package.mjs: __wbg_finalize_init not found in the wasm-bindgen glue");
+if (!glueText.includes(FINALIZE + "    if (wasm !== undefined) return wasm;")) {
+  writeFileSync(gluePath, glueText.replace(FINALIZE, FINALIZE + "    if (wasm !== undefined) return wasm;\n"));
+}
+
 await build({
   entryPoints: [new URL("datacosmos_auth.js", pkg).pathname],
   outfile: new URL("datacosmos_auth.cjs", pkg).pathname,
