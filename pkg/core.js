@@ -362,8 +362,11 @@ function define(w, runtimeKeepAlive) {
       } else {
         if (config === undefined || config === null) throw invalid("a config object is required");
         const { doc, js } = readOptions(config);
-        if (w.now?.() === false) return pending(0, doc, "", js);
-        made = { out: JSON.parse(w.create(0, doc, "", seed())), js };
+        const make = () => ({ out: JSON.parse(w.create(0, doc, "", seed())), js });
+        // The browser entry, where the runtime refuses to instantiate the wasm synchronously
+        // before its asynchronous instantiation is done: a client made once it is (index.js).
+        if (w.now?.() === false) return w.pending(() => new TokenClient(undefined, make()));
+        made = make();
       }
       let { out, js } = made;
       let secret = field(out, "seal");
@@ -399,6 +402,7 @@ function define(w, runtimeKeepAlive) {
 
     /** A client from the DataCosmos credentials file (JSON text or object) and overrides. */
     static fromCredentials(json, overrides) {
+      if (w.now?.() === false) return w.pending(() => TokenClient.fromCredentials(json, overrides));
       let text;
       if (typeof json === "string") text = json;
       else if (json !== null && typeof json === "object" && !Array.isArray(json)) text = JSON.stringify(own(json, "credentials"));
@@ -408,37 +412,30 @@ function define(w, runtimeKeepAlive) {
 
     /** A client from environment variables (`env`, else `Deno.env` / `process.env`). */
     static fromEnv(env, overrides) {
-      let read;
+      if (w.now?.() === false) return w.pending(() => TokenClient.fromEnv(env, overrides));
+      const names = JSON.parse(w.envNames());
+      const values = Object.create(null);
       if (env !== undefined && env !== null) {
         if (typeof env !== "object") throw invalid("env must be an object");
         const members = own(env, "env");
-        read = (n) => members[n];
+        for (const n of names) if (typeof members[n] === "string") values[n] = members[n];
       } else {
-        let deno, pe;
         try {
-          deno = globalThis.Deno;
-          pe = globalThis.process?.env;
-        } catch {
-          throw notPermitted();
-        }
-        if (deno?.env && typeof deno.env.get === "function") read = (n) => deno.env.get(n);
-        else if (pe) read = (n) => (hasOwn(pe, n) ? pe[n] : undefined);
-        else throw invalid("no environment here (pass an env object)");
-      }
-      // The engine says which names it reads (once the wasm is there).
-      return fromBase(2, () => {
-        const values = Object.create(null);
-        for (const n of JSON.parse(w.envNames())) {
-          let v;
-          try {
-            v = read(n);
-          } catch {
-            throw notPermitted();
+          const deno = globalThis.Deno;
+          const pe = globalThis.process?.env;
+          if (deno?.env && typeof deno.env.get === "function") {
+            for (const n of names) { const v = deno.env.get(n); if (typeof v === "string") values[n] = v; }
+          } else if (pe) {
+            for (const n of names) if (hasOwn(pe, n) && typeof pe[n] === "string") values[n] = pe[n];
+          } else {
+            throw invalid("no environment here (pass an env object)");
           }
-          if (typeof v === "string") values[n] = v;
+        } catch (e) {
+          if (e instanceof OAuthError) throw e;
+          throw invalid("reading the environment is not permitted (Deno: --allow-env)");
         }
-        return JSON.stringify(values);
-      }, overrides);
+      }
+      return fromBase(2, JSON.stringify(values), overrides);
     }
 
     /** The access token: cached; concurrent callers share one request. */
@@ -735,71 +732,16 @@ function define(w, runtimeKeepAlive) {
 
   const aborted = () => new OAuthError("aborted", "the caller aborted the wait for a token");
   const freed = () => invalid("this TokenClient was freed");
-  const notPermitted = () => invalid("reading the environment is not permitted (Deno: --allow-env)");
 
-  // `base`: the credentials or environment as JSON text, or a function returning it
-  // (called once the wasm is there).
   function fromBase(kind, base, overrides) {
-    const now = w.now?.() !== false;
-    const text = now && typeof base === "function" ? base() : base;
     const { doc, js } = readOptions(overrides, "overrides");
-    return now ? make(kind, doc, text, js) : pending(kind, doc, text, js);
+    return new TokenClient(undefined, { out: JSON.parse(w.create(kind, doc, base, seed())), js });
   }
-
-  function make(kind, doc, base, js) {
-    const text = typeof base === "function" ? base() : base;
-    return new TokenClient(undefined, { out: JSON.parse(w.create(kind, doc, text, seed())), js });
-  }
-
-  // A client constructed before the wasm is instantiated, where the runtime refuses to
-  // instantiate it synchronously (older Chrome and Android WebViews, on the main thread,
-  // for modules over 4 KB): the options are read now; the engine checks them, and the
-  // client is made, once the asynchronous instantiation is done. Its first call waits for
-  // that, and rejects with invalid_config if the options are invalid.
-  class Pending {
-    #args; #client; #made; #freed = false;
-    constructor(args) {
-      this.#args = args;
-    }
-    #get() {
-      return (this.#made ??= w.wait().then(() => {
-        if (this.#freed) throw freed();
-        this.#client = make(...this.#args);
-        // A client freed while it was being made (free() below cannot reach it yet).
-        if (this.#freed) this.#client.free();
-        return this.#client;
-      }));
-    }
-    getToken(options) {
-      return this.#get().then((c) => c.getToken(options));
-    }
-    getTokenInfo(options) {
-      return this.#get().then((c) => c.getTokenInfo(options));
-    }
-    authorizationHeader(options) {
-      return this.#get().then((c) => c.authorizationHeader(options));
-    }
-    fetch(input, init) {
-      return this.#get().then((c) => c.fetch(input, init));
-    }
-    clear() {
-      if (this.#client) this.#client.clear();
-      else this.#get().then((c) => c.clear(), () => {});
-    }
-    free() {
-      this.#freed = true;
-      this.#client?.free();
-    }
-  }
-  Object.setPrototypeOf(Pending.prototype, TokenClient.prototype);
-  const pending = (...args) => new Pending(args);
 
   // The one-shot getToken(config): a module-level cache of clients, reused only for
   // the same options (secret included) and the same fetch and store.
   const shared = new Map();
   function getToken(config) {
-    // Before the wasm is instantiated (the browser entry): after it, never synchronously.
-    if (w.loaded?.() === false) return w.wait().then(() => getToken(config));
     try {
       if (config === undefined || config === null) throw invalid("a config object is required");
       const { doc, js } = readOptions(config);

@@ -4,10 +4,10 @@
 // after import, off the main thread where the runtime can. Older Chrome and Android
 // WebViews refuse synchronous compilation of modules over 4 KB on the main thread.
 //
-// `new TokenClient(config)` before that has finished compiles synchronously where the
-// runtime allows it, so that a bad config still throws at once; where the runtime refuses,
-// the client waits for the asynchronous compilation and a bad config rejects its first
-// call (see core.js, `Pending`). The one-shot `getToken(config)` always waits.
+// `new TokenClient(config)` (and fromCredentials, fromEnv) before that has finished
+// instantiates synchronously where the runtime allows it, so that a bad config still
+// throws at once; where the runtime refuses, it returns a `Pending` client (below), made
+// once the asynchronous instantiation is done. The one-shot `getToken(config)` waits.
 import bytes from "./wasm_inline.js";
 import * as glue from "./datacosmos_auth.js";
 import { install } from "./core.js";
@@ -48,5 +48,51 @@ const wasm = {
 };
 Promise.resolve().then(() => wasm.wait().catch(() => {}));
 
-export const { TokenClient, getToken, OAuthError } = install(() => wasm);
+const api = install(() => wasm);
+export const { TokenClient, OAuthError } = api;
+
+/** The one-shot `getToken(config)`: once the wasm is instantiated. */
+export function getToken(config) {
+  return loaded ? api.getToken(config) : wasm.wait().then(() => api.getToken(config));
+}
+
+// A client constructed where the runtime refused to instantiate the wasm synchronously
+// (older Chrome and Android WebViews, on the main thread, for modules over 4 KB): core.js
+// has read and checked the options it can check in JS (a bad config object still throws);
+// `make` makes the real client once the asynchronous instantiation is done. Its first call
+// waits for that, and rejects with invalid_config if the engine finds the options invalid.
+class Pending {
+  #make; #client; #made; #freed = false;
+  constructor(make) {
+    this.#make = make;
+  }
+  #get() {
+    return (this.#made ??= wasm.wait().then(() => {
+      if (this.#freed) throw new OAuthError("invalid_config", "invalid config: this TokenClient was freed");
+      return (this.#client = this.#make());
+    }));
+  }
+  getToken(options) {
+    return this.#get().then((c) => c.getToken(options));
+  }
+  getTokenInfo(options) {
+    return this.#get().then((c) => c.getTokenInfo(options));
+  }
+  authorizationHeader(options) {
+    return this.#get().then((c) => c.authorizationHeader(options));
+  }
+  fetch(input, init) {
+    return this.#get().then((c) => c.fetch(input, init));
+  }
+  clear() {
+    if (this.#client) this.#client.clear();
+    else this.#get().then((c) => c.clear(), () => {});
+  }
+  free() {
+    this.#freed = true;
+    this.#client?.free();
+  }
+}
+Object.setPrototypeOf(Pending.prototype, TokenClient.prototype);
+wasm.pending = (make) => new Pending(make);
 export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";
