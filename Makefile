@@ -32,7 +32,15 @@ node_modules/.installed: package.json package-lock.json
 # The licences and the changelog go into the tarball next to pkg/README.md.
 PKG_DOCS := pkg/LICENSE-MIT pkg/LICENSE-APACHE pkg/CHANGELOG.md
 
-build: setup $(PKG_WASM) $(PKG_DOCS)
+build: setup $(PKG_WASM) pkg/.packaged $(PKG_DOCS)
+
+# scripts/package.mjs completes pkg/ from the glue and the hand-written modules (the
+# CommonJS copies, the bundled Node.js entry pkg/node.bundle.js, wasm_inline.js): again
+# whenever one of them changes.
+PKG_JS := $(filter-out pkg/datacosmos_auth.js pkg/wasm_inline.js pkg/node.bundle.js,$(wildcard pkg/*.js)) pkg/index.d.ts
+pkg/.packaged: $(PKG_WASM) $(PKG_JS) scripts/package.mjs
+	node scripts/package.mjs
+	@touch $@
 
 $(PKG_DOCS): pkg/%: %
 	cp $< $@
@@ -41,7 +49,7 @@ SOURCES := $(shell find src -type f) Cargo.toml Cargo.lock
 CARGO_HOME ?= $(HOME)/.cargo
 REMAP := --remap-path-prefix=$(CARGO_HOME)/registry/src/index.crates.io-1949cf8c6b5b557f/=
 
-$(PKG_WASM): $(SOURCES) scripts/package.mjs
+$(PKG_WASM): $(SOURCES)
 	# bulk-memory etc.: memory.copy/fill instead of software loops (every runtime we
 	# support has them; wasm-opt below enables the same features).
 	# The remap shortens the crates' source paths kept in panic locations (dead weight:
@@ -53,7 +61,6 @@ $(PKG_WASM): $(SOURCES) scripts/package.mjs
 	$(WASM_OPT) -Oz --converge --low-memory-unused --zero-filled-memory --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	  --enable-mutable-globals --enable-reference-types --enable-multivalue \
 	  --strip-debug --strip-producers --strip-target-features $(PKG_WASM) -o $(PKG_WASM)
-	node scripts/package.mjs
 
 demo: build
 	node scripts/demo.mjs
@@ -120,4 +127,4 @@ bench: build
 
 clean:
 	cargo clean
-	rm -rf pkg/datacosmos_auth* pkg/wasm_inline.js pkg/snippets pkg/*.tgz $(PKG_DOCS)
+	rm -rf pkg/datacosmos_auth* pkg/wasm_inline.js pkg/node.bundle.js pkg/.packaged pkg/snippets pkg/*.tgz $(PKG_DOCS)

@@ -384,7 +384,11 @@ function define(w, runtimeKeepAlive) {
       } else {
         if (config === undefined || config === null) throw invalid("a config object is required");
         const { doc, js } = readOptions(config);
-        made = { out: JSON.parse(w.create(0, doc, "", seed())), js };
+        const make = () => ({ out: JSON.parse(w.create(0, doc, "", seed())), js });
+        // The browser entry, where the runtime refuses to instantiate the wasm synchronously
+        // before its asynchronous instantiation is done: a client made once it is (index.js).
+        if (w.now?.() === false) return w.pending(() => new TokenClient(undefined, make()));
+        made = make();
       }
       let { out, js } = made;
       let secret = field(out, "seal");
@@ -421,6 +425,7 @@ function define(w, runtimeKeepAlive) {
 
     /** A client from the DataCosmos credentials file (JSON text or object) and overrides. */
     static fromCredentials(json, overrides) {
+      if (w.now?.() === false) return w.pending(() => TokenClient.fromCredentials(json, overrides));
       let text;
       if (typeof json === "string") text = json;
       else if (json !== null && typeof json === "object" && !Array.isArray(json)) text = JSON.stringify(own(json, "credentials"));
@@ -430,6 +435,7 @@ function define(w, runtimeKeepAlive) {
 
     /** A client from environment variables (`env`, else `Deno.env` / `process.env`). */
     static fromEnv(env, overrides) {
+      if (w.now?.() === false) return w.pending(() => TokenClient.fromEnv(env, overrides));
       const names = JSON.parse(w.envNames());
       const values = Object.create(null);
       if (env !== undefined && env !== null) {

@@ -6,6 +6,8 @@ import { install } from "./core.js";
 
 export const { TokenClient, getToken, OAuthError } = install(() => {
   glue.initSync({ module: wasm });
-  return glue;
+  // The functions core.js calls, not the namespace: bundlers then leave out the glue's
+  // asynchronous loader (unused here).
+  return { create: glue.create, step: glue.step, free: glue.free, envNames: glue.envNames };
 });
 export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";

@@ -11,7 +11,9 @@ const keepAlive = typeof cloudflare.waitUntil === "function" ? cloudflare.waitUn
 
 export const { TokenClient, getToken, OAuthError } = install(() => {
   glue.initSync({ module: wasm });
-  return glue;
+  // The functions core.js calls, not the namespace: bundlers then leave out the glue's
+  // asynchronous loader (unused here).
+  return { create: glue.create, step: glue.step, free: glue.free, envNames: glue.envNames };
 }, { keepAlive });
 export { memoryStore, kvStore, cacheStore, denoKvStore, redisStore } from "./stores.js";
 export { TokenLease, durableObjectStore } from "./durable.js";

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { startDemo } from '../servers/demo.mjs';
 import { startStatic } from '../servers/static.mjs';
-import { HERE, PKG_DIR, artifact, jwtClaims, launch } from './helpers.mjs';
+import { HERE, PKG_DIR, artifact, jwtClaims, launch, wasmOnTheMainThread } from './helpers.mjs';
 
 const run = promisify(execFile);
 const APP = join(HERE, 'fixtures', 'app');
@@ -44,16 +44,23 @@ after(async () => {
   if (Object.keys(versions).length) console.log(`bundlers: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 });
 
-/** Opens `url` with the config in the fragment and returns what the app reports. */
-async function runApp(url, screenshot) {
+/**
+ * Opens `url` with the config in the fragment and returns what the app reports. With
+ * `refuse`, the page refuses synchronous WebAssembly compilation and instantiation of
+ * modules over 4 KB, as older Chrome and Android WebViews do on the main thread
+ * (helpers.mjs, wasmOnTheMainThread); `calls` counts them.
+ */
+async function runApp(url, screenshot, { refuse = false } = {}) {
   const page = await browser.page();
   try {
+    await page.addInitScript(wasmOnTheMainThread, { refuse });
     const from = browser.requests.length;
     await page.goto(`${url}#${encodeURIComponent(JSON.stringify({ client: { ...client, tokenUrl: demo.tokenUrl }, resourceUrl: demo.resourceUrl }))}`);
     await page.waitForFunction(() => window.result, undefined, { timeout: 30_000 });
     const result = await page.evaluate(() => window.result);
+    const calls = await page.evaluate(() => window.wasmCalls);
     if (screenshot) await page.screenshot({ path: artifact(screenshot) });
-    return { result, requests: browser.requests.slice(from) };
+    return { result, calls, requests: browser.requests.slice(from) };
   } finally {
     await page.close();
   }
@@ -223,6 +230,8 @@ function assertOnlyGetToken({ result }) {
   assert.deepEqual(result.error, { name: 'OAuthError', code: 'access_denied', status: 401 });
 }
 
+// Each app runs in a page that refuses synchronous compilation (as older Chrome and
+// Android WebViews do): the bundled entry compiles and instantiates the wasm asynchronously.
 describe('tree-shaking matrix: only TokenClient / only getToken, production builds', { timeout: 180_000 }, () => {
   for (const [bundler, build] of Object.entries(BUILDERS)) {
     for (const [name, { file, check }] of Object.entries(FIXTURES)) {
@@ -240,8 +249,9 @@ describe('tree-shaking matrix: only TokenClient / only getToken, production buil
         const site = await startStatic({ mounts: { '/': out } });
         try {
           const before = demo.tokenRequests();
-          const ran = await runApp(`${site.url}/`);
+          const ran = await runApp(`${site.url}/`, undefined, { refuse: true });
           check(ran);
+          assert.equal(ran.calls.instantiate, 1, 'the wasm was instantiated once, asynchronously');
           assert.equal(demo.tokenRequests() - before, 2, 'one token request, then one for the wrong secret');
           assert.deepEqual(ran.requests.filter((u) => u.endsWith('.wasm')), [], 'the wasm is embedded: no .wasm request');
         } finally {

@@ -80,3 +80,39 @@ export function jwtClaims(token) {
   assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'a JWT');
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
 }
+
+/**
+ * An init script (`page.addInitScript(wasmOnTheMainThread, { refuse })`) that counts, in
+ * `window.wasmCalls`, the synchronous compilations (`new WebAssembly.Module` of more than
+ * 4 KB), the synchronous instantiations (`new WebAssembly.Instance`) and the asynchronous
+ * ones (`WebAssembly.instantiate`). With `refuse`, both synchronous constructors throw the
+ * RangeError older Chrome and Android WebViews throw on the main thread for modules over
+ * 4 KB.
+ */
+export function wasmOnTheMainThread({ refuse }) {
+  const { Module, Instance, instantiate } = WebAssembly;
+  const calls = (window.wasmCalls = { syncCompile: 0, syncInstantiate: 0, instantiate: 0 });
+  const size = (b) => (ArrayBuffer.isView(b) || b instanceof ArrayBuffer ? b.byteLength : 0);
+  const PatchedModule = function (bytes) {
+    if (size(bytes) > 4096) {
+      calls.syncCompile++;
+      if (refuse) throw new RangeError('WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly.compile, or compile on a worker thread.');
+    }
+    return new Module(bytes);
+  };
+  const PatchedInstance = function (module, imports) {
+    calls.syncInstantiate++;
+    if (refuse) throw new RangeError('WebAssembly.Instance is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly.instantiate.');
+    return new Instance(module, imports);
+  };
+  for (const [patched, original] of [[PatchedModule, Module], [PatchedInstance, Instance]]) {
+    patched.prototype = original.prototype;
+    Object.setPrototypeOf(patched, original); // Module.exports() etc.
+  }
+  WebAssembly.Module = PatchedModule;
+  WebAssembly.Instance = PatchedInstance;
+  WebAssembly.instantiate = function (...args) {
+    calls.instantiate++;
+    return instantiate.apply(this, args);
+  };
+}

@@ -5,6 +5,8 @@
 #   web-entry.test.mjs  the ./web entry imported by a page on loopback
 #   www.test.mjs        the www/ token inspector, used through its labels and buttons
 #   www-login.test.mjs  its "Log in as a user" path against the login server (PKCE, sessionStorage, logout)
+#   async-compile.test.mjs  the wasm compiled asynchronously: pages that refuse synchronous
+#                       compilation over 4 KB, as older Chrome and Android WebViews do
 #   bundlers.test.mjs   the packed tarball bundled by esbuild and Vite, run in Chromium;
 #                       the tree-shaking matrix: apps importing only TokenClient / only
 #                       getToken, production builds by esbuild, Vite, Rollup 4, webpack 5
@@ -38,4 +40,4 @@ fi
 # (Debian's chromium wrapper may print a shell warning on stderr: not ours.)
 echo "$("$CHROMIUM" --version 2>/dev/null), node $(node --version)"
 export CHROMIUM
-exec node --test --test-concurrency=1 static-server.test.mjs login-server.test.mjs cli-login.test.mjs user-login.test.mjs web-entry.test.mjs www.test.mjs www-login.test.mjs bundlers.test.mjs readme.test.mjs readme-login.test.mjs vite-plugin.test.mjs
+exec node --test --test-concurrency=1 static-server.test.mjs login-server.test.mjs cli-login.test.mjs user-login.test.mjs web-entry.test.mjs async-compile.test.mjs www.test.mjs www-login.test.mjs bundlers.test.mjs readme.test.mjs readme-login.test.mjs vite-plugin.test.mjs

@@ -37,7 +37,7 @@ describe('ESM and CommonJS copies in one process share one package state (8.2)',
         sameClass: esm.OAuthError === cjs.OAuthError,
       });
     `);
-    assert.match(r.esm, /\/pkg\/node\.js$/);
+    assert.match(r.esm, /\/pkg\/node\.bundle\.js$/);
     assert.match(r.cjs, /\/pkg\/node\.cjs$/);
     assert.equal(r.cjsGlue, false, 'the CJS copy found the ESM copy installed and did not load its own wasm');
     assert.equal(r.sameClass, true);

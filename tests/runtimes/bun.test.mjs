@@ -14,7 +14,7 @@ after(async () => { await servers?.close(); });
 describe(`Bun ${versionOf(BUN)}`, { timeout: 60_000 }, () => {
   test('import: node.js entry; token, cache, single flight, fromEnv(process.env), OAuthError', async () => {
     const report = lastJson(await run(BUN, ['--no-install', 'bun.mjs'], { env: bunEnv(servers.env) }), 'bun bun.mjs');
-    checkScenario(report, { entry: 'node.js' });
+    checkScenario(report, { entry: 'node.bundle.js' });
   });
 
   test('require: node.cjs entry; same scenario', async () => {

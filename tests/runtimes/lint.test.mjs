@@ -25,7 +25,7 @@ describe('package lint', { timeout: 60_000 }, () => {
     assert.deepEqual(entries, {
       node10: ['index.d.ts', 'node.cjs'],
       'node16-cjs': ['index.d.cts', 'node.cjs'],
-      'node16-esm': ['index.d.ts', 'node.js'],
+      'node16-esm': ['index.d.ts', 'node.bundle.js'],
       bundler: ['index.d.ts', 'index.js'],
     });
   });

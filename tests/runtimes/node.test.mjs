@@ -11,7 +11,7 @@ after(async () => { await servers?.close(); });
 describe(`Node.js ${process.version} (installed tarball)`, { timeout: 60_000 }, () => {
   test('ESM import: node.js entry; token, cache, single flight, fromEnv(process.env), OAuthError', async () => {
     const report = lastJson(await run(process.execPath, ['node-esm.mjs'], { env: childEnv(servers.env) }), 'node node-esm.mjs');
-    checkScenario(report, { entry: 'node.js' });
+    checkScenario(report, { entry: 'node.bundle.js' });
   });
 
   test('CJS require (--no-experimental-require-module): node.cjs entry; same scenario', async () => {

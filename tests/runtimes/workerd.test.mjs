@@ -54,7 +54,7 @@ async function requestsDuring(fn) {
 describe(`workerd ${WORKERD} (miniflare ${MINIFLARE}, compatibility date ${COMPATIBILITY_DATE}, esbuild --conditions=workerd,worker)`, { timeout: 120_000 }, () => {
   test('the bundle is built from the package\'s workerd entry and imports only the .wasm (no node: built-ins)', () => {
     assert.ok(bundle.inputs.includes('workerd.js'), `inputs: ${bundle.inputs}`);
-    for (const other of ['node.js', 'node.cjs', 'index.js', 'wasm_inline.js', 'datacosmos_auth.cjs']) {
+    for (const other of ['node.js', 'node.bundle.js', 'node.cjs', 'index.js', 'wasm_inline.js', 'datacosmos_auth.cjs']) {
       assert.ok(!bundle.inputs.includes(other), `${other} must not be bundled (inputs: ${bundle.inputs})`);
     }
     assert.ok(bundle.imports.includes('./datacosmos_auth_bg.wasm'), `imports: ${bundle.imports}`);
