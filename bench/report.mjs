@@ -75,6 +75,7 @@ const levers = table(["lever", "what an edge isolate loads, gzip", "saved (bytes
   ["talc's OOM handler without unwrap() (it kept core::fmt's padding and Debug code)", "40,340 B", "−186 B"],
   ["browser entry: the .wasm compiled and instantiated asynchronously (WebAssembly.instantiate from a microtask after import; Uint8Array.fromBase64), a client constructed before that instantiates synchronously where allowed, else waits (older Chrome and Android WebViews refuse synchronous compilation over 4 KB)", "40,423 B (the glue keeps its first instance: +6 B)", "browser bundle 50,493 → 50,592 B gzip (+99 B); the workerd entry carries none of it"],
   ["workerd/worker entries hand core.js the four glue functions, not the glue namespace (bundlers then drop the glue's async loader, instantiateStreaming and its warnings)", "39,993 B", "−430 B"],
+  ["user login: authMethod \"none\" in the engine, invalid_grant negative-cached, the driver's session hook (each request built and each answer read by pkg/login.js, which an edge isolate does not load)", "40,155 B", "+162 B (landed budget was 40,420)"],
   ["Node ESM entry: node.js, core.js, stores.js and the signer bundled into one module (node.bundle.js; the glue stays its own); fs from process.getBuiltinModule instead of importing node:fs", "39,993 B (Node only)", "cold import + construct 19.9 → 15.7 ms median over 60 fresh processes each, interleaved (oauth4webapi 8.3 ms in the same run: 2.39× → 1.88×)"],
 ]);
 let byCrate = "twiggy was not available for this run (bench/run.sh installs it into .tools).";

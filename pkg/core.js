@@ -100,12 +100,6 @@ const JS_SIDE = new Set(["fetch", "store", "waitUntil", "onEvent", "privateKey",
   "assertionAudience", "assertionLifetimeSeconds"]);
 const SIGNER = Symbol.for("datacosmos-auth/private-key-jwt");
 const SESSION = Symbol.for("datacosmos-auth/session");
-// A user session's store holds its entries as they are (no seal: no client secret).
-const PLAIN = {
-  keys: Promise.resolve({ keys: ["token", "lease", "quota"] }),
-  seal: async (key, text) => text,
-  unseal: async (key, value) => (typeof value === "string" ? value : null),
-};
 
 function encode(members) {
   const doc = Object.create(null);
@@ -147,21 +141,11 @@ function readOptions(cfg, what = "config") {
   const members = own(cfg, what);
   const js = Object.create(null);
   for (const k of JS_SIDE) if (k in members) js[k] = members[k];
-  // User login's session (pkg/login.js), an own data member under a registered symbol:
-  // it supplies each request's grant, keeps rotated refresh tokens, and stores tokens
-  // in plain text where the user chose (its store is the user's own place).
-  let session;
-  try {
-    session = Object.getOwnPropertyDescriptor(cfg, SESSION)?.value;
-  } catch {
-    throw invalid(`the ${what} could not be read`);
-  }
-  if (session !== undefined) {
-    if (members.authMethod !== "none") throw invalid('a user session needs authMethod "none"');
-    js.session = session;
-  } else if (members.authMethod === "none") {
-    throw invalid('authMethod "none" (a public client) is for user login: see UserLogin (datacosmos-auth/login)');
-  }
+  // User login's session (pkg/login.js), an own member under a registered symbol: it
+  // builds each request's grant, reads each answer first (rotated refresh tokens), and
+  // seals nothing (its store is the user's own place). Only it uses authMethod "none".
+  if (hasOwn(cfg, SESSION)) js.session = cfg[SESSION];
+  else if (members.authMethod === "none") throw invalid('authMethod "none" is for UserLogin');
   return { doc: encode(members), js };
 }
 
@@ -373,7 +357,7 @@ function define(w, runtimeKeepAlive) {
   const finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((id) => w.free(id)) : null;
 
   class TokenClient {
-    #id; #req; #sign; #session; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
+    #id; #req; #sign; #answer; #fetch; #store; #keys; #seal; #storeMs; #timeoutMs; #onEvent; #waitUntil;
     #until = 0; #cached = []; #join = -1; #waiters = new Map(); #timer; #timerAt = null;
     #idle = null; #freed = false; #cause;
 
@@ -408,7 +392,9 @@ function define(w, runtimeKeepAlive) {
         }
       }
       this.#id = out.id;
-      this.#session = js.session;
+      // A user session builds each request and reads each answer first (pkg/login.js).
+      const s = js.session;
+      if (s) [this.#sign, this.#answer] = [() => s.request(this.#req), (status, body) => s.answer(status, body)];
       this.#timeoutMs = out.timeoutMs;
       this.#storeMs = out.storeMs;
       this.#fetch = js.fetch;
@@ -417,7 +403,7 @@ function define(w, runtimeKeepAlive) {
       if (js.store) {
         this.#store = js.store;
         // The secret the engine validated (create() returns it only with a store).
-        this.#seal = js.session ? PLAIN : sealer(secret, out.key);
+        this.#seal = js.session?.plain ?? sealer(secret, out.key);
         this.#keys = this.#seal.keys;
       }
       finalizer?.register(this, out.id, this);
@@ -650,16 +636,11 @@ function define(w, runtimeKeepAlive) {
     async #send(op) {
       let out;
       try {
-        const s = this.#session;
-        const req = s ? await s.request(this.#req) : this.#sign ? await this.#sign() : this.#req;
-        const [status, headers, body] = await attempt(this.#fetchFn(), req, this.#timeoutMs);
-        // A user session keeps the rotated refresh token before the engine reads the
-        // access token (RFC 6749 §6); a session that cannot keep it is its own concern.
-        if (s && status >= 200 && status < 300) await Promise.resolve().then(() => s.accept(body)).catch(() => {});
-        // What the session sent (code, code verifier, refresh token) and a server echoes
-        // back never reaches an error: the engine redacts only a client secret.
-        const text = s && typeof s.redact === "function" ? s.redact(body) : body;
-        out = () => w.step(this.#id, Date.now(), 10, op, status, headers, text ?? undefined);
+        let [status, headers, body] = await attempt(this.#fetchFn(), this.#sign ? await this.#sign() : this.#req, this.#timeoutMs);
+        // A user session reads the answer first: it keeps a rotated refresh token, and
+        // redacts what it sent (the engine redacts only a client secret).
+        if (this.#answer) body = await this.#answer(status, body);
+        out = () => w.step(this.#id, Date.now(), 10, op, status, headers, body ?? undefined);
       } catch (e) {
         const [timedOut, message, original] = Array.isArray(e) ? e : [false, describe(e), e];
         this.#cause = timedOut ? undefined : original;

@@ -32,7 +32,11 @@ const wasm = {
   // Whether the wasm is instantiated, without trying anything.
   loaded: () => loaded,
   // The asynchronous instantiation (started once).
-  wait: () => (loading ??= loaded ? Promise.resolve() : glue.default({ module_or_path: decode() }).then(() => { loaded = true; })),
+  // A runtime that refuses to compile wasm from bytes (a Worker bundled without the
+  // workerd/worker condition) rejects every call with a coded error saying so.
+  wait: () => (loading ??= loaded ? Promise.resolve() : glue.default({ module_or_path: decode() }).then(() => { loaded = true; }, (e) => {
+    throw new api.OAuthError("invalid_config", `invalid config: this runtime refused to compile the WebAssembly module (${e?.message ?? e}); on Workers bundle with the "workerd" or "worker" condition`);
+  })),
   // Whether the wasm can be used now: instantiates it synchronously if the runtime allows
   // (once; a refusal is remembered).
   now() {

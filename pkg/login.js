@@ -438,6 +438,19 @@ export class UserLogin {
         }
         return text;
       },
+      // The driver's one call per answer (core.js #send): a 2xx answer is accepted first
+      // (a session that cannot keep its refresh token is its own concern), then the
+      // engine gets the text redacted.
+      async answer(status, text) {
+        if (status >= 200 && status < 300) await this.accept(text).catch(() => {});
+        return this.redact(text);
+      },
+      // The store's sealer: entries as they are (no client secret to seal them with).
+      plain: {
+        keys: Promise.resolve({ keys: ["token", "lease", "quota"] }),
+        seal: async (k, text) => text,
+        unseal: async (k, value) => (typeof value === "string" ? value : null),
+      },
       refreshToken: () => (grant?.grant_type === "refresh_token" ? grant.refresh_token : undefined),
       end(revokeIt) {
         ended = true;
@@ -445,7 +458,8 @@ export class UserLogin {
       },
     };
     // The access token entry (the engine's text: token, type, expiry) goes to storage
-    // too; the lease and quota entries stay in memory. A new login's client reads storage only once its own code is exchanged: until
+    // too; the lease and quota entries stay in memory. A new login's client reads
+    // storage only once its own code is exchanged: until
     // then what storage holds is an earlier session's, kept until this login succeeds.
     let own = grant?.grant_type !== "authorization_code";
     const memory = new Map();
