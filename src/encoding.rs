@@ -244,4 +244,23 @@ mod tests {
         json_string_into(&mut s, "a\"b\\c\nd\u{1}é");
         assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
     }
+
+    mod props {
+        use super::super::json_string_into;
+        use crate::json::{parse_object, Field};
+        use proptest::prelude::*;
+
+        proptest! {
+            // Whatever the text (controls, quotes, backslashes, any Unicode), the literal
+            // reads back as that text, and it holds no raw control character.
+            #[test]
+            fn json_string_literals_read_back(text in any::<String>()) {
+                let mut doc = String::from("{\"s\":");
+                json_string_into(&mut doc, &text);
+                doc.push('}');
+                prop_assert!(!doc.bytes().any(|b| b < 0x20));
+                prop_assert_eq!(parse_object(&doc).map(|o| o.field("s")), Ok(Field::Str(text)));
+            }
+        }
+    }
 }
