@@ -245,6 +245,8 @@ mod tests {
         assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
     }
 
+    // proptest is a host-only dev-dependency.
+    #[cfg(not(target_arch = "wasm32"))]
     mod props {
         use super::super::json_string_into;
         use crate::json::{parse_object, Field};
