@@ -58,8 +58,10 @@ describe(`esbuild ${packageVersion('esbuild')} --platform=neutral bundles in wor
     const r = await w.get('/token');
     assert.notEqual(r.status, 200, JSON.stringify(r.body));
     assert.match(JSON.stringify(r.body), /Wasm code generation disallowed by embedder/);
-    assert.match(JSON.stringify(r.body), /invalid_config/, 'a coded OAuthError');
-    assert.match(JSON.stringify(r.body), /"worker" condition/, 'that says what to do');
+    const err = r.body.unexpected;
+    assert.equal(err?.instanceOfOAuthError, true, 'an OAuthError');
+    assert.equal(err.code, 'invalid_config');
+    assert.match(err.message, /"worker" condition/, 'that says what to do');
     assert.equal(oidc.tokenRequests() - before, 0);
   });
 });
