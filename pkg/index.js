@@ -32,10 +32,11 @@ const wasm = {
   // Whether the wasm is instantiated, without trying anything.
   loaded: () => loaded,
   // The asynchronous instantiation (started once).
-  // A runtime that refuses to compile wasm from bytes (a Worker bundled without the
-  // workerd/worker condition) rejects every call with a coded error saying so.
+  // A runtime that refuses to compile wasm from bytes (a page whose CSP lacks
+  // 'wasm-unsafe-eval', a Worker bundled without the workerd/worker condition) rejects
+  // every call with a coded error saying so.
   wait: () => (loading ??= loaded ? Promise.resolve() : glue.default({ module_or_path: decode() }).then(() => { loaded = true; }, (e) => {
-    throw new api.OAuthError("invalid_config", `invalid config: this runtime refused to compile the WebAssembly module (${e?.message ?? e}); on Workers bundle with the "workerd" or "worker" condition`);
+    throw new api.OAuthError("invalid_config", `invalid config: this runtime refused to compile the WebAssembly module (${e?.message ?? e}): a page needs 'wasm-unsafe-eval' in its CSP script-src; a Worker, the "workerd" or "worker" export condition`);
   })),
   // Whether the wasm can be used now: instantiates it synchronously if the runtime allows
   // (once; a refusal is remembered).

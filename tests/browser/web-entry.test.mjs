@@ -321,8 +321,8 @@ describe('the ./web entry under a Content-Security-Policy', { timeout: 60_000 },
     jwtClaims(value.token);
   });
 
-  test("without 'wasm-unsafe-eval' the import fails (the embedded wasm is compiled from bytes)", async () => {
+  test("without 'wasm-unsafe-eval' calls reject with invalid_config saying so (the embedded wasm is compiled from bytes)", async () => {
     const value = await importUnder("'self'");
-    assert.match(value.error ?? '', /CompileError: .*(Wasm code generation disallowed|unsafe-eval)/i);
+    assert.match(value.error ?? '', /^OAuthError: invalid config: .*(Wasm code generation disallowed|unsafe-eval).*'wasm-unsafe-eval' in its CSP/i);
   });
 });

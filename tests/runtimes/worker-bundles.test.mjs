@@ -61,7 +61,7 @@ describe(`esbuild ${packageVersion('esbuild')} --platform=neutral bundles in wor
     const err = r.body.unexpected;
     assert.equal(err?.instanceOfOAuthError, true, 'an OAuthError');
     assert.equal(err.code, 'invalid_config');
-    assert.match(err.message, /"worker" condition/, 'that says what to do');
+    assert.match(err.message, /"worker" export condition/, 'that says what to do');
     assert.equal(oidc.tokenRequests() - before, 0);
   });
 });
