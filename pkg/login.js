@@ -189,6 +189,15 @@ class UserLogin {
    * @returns {Promise<string>}
    */
   async authorizationUrl() {
+    // Where the constructor got a waiting client (the browser entry, its wasm still being
+    // compiled: core.js `Pending`), the TokenClient options are checked now, before the
+    // user leaves the page: a bad option, or a wasm compile the page refuses (CSP), fails
+    // here and not at the callback, after the user has logged in.
+    const ready = globalThis[REGISTRY].ready;
+    if (ready) {
+      await ready();
+      this.#makeClient(null).client.free();
+    }
     const c = this.#config;
     const { codeVerifier, codeChallenge } = await pkcePair();
     const state = random(32);
