@@ -296,17 +296,22 @@ describe("UserLogin config", () => {
 
 const refreshKey = () => `datacosmos-auth:user:${server.nativeClientId}:refresh`;
 
+/** `a` and `b` handle one callback at once: its code is sent once, the other is state_mismatch. */
+async function handledOnce(a, b, callbackUrl) {
+  const exchanges = server.codeExchanges();
+  const results = await Promise.allSettled([a.handleCallback(callbackUrl), b.handleCallback(callbackUrl)]);
+  assert.equal(server.codeExchanges() - exchanges, 1, "the code is sent once (RFC 6749 §4.1.2: a reused code may revoke the grant)");
+  assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+  assert.equal(results.find((r) => r.status === "rejected").reason.code, "state_mismatch");
+  results.find((r) => r.status === "fulfilled").value.free();
+}
+
 describe("UserLogin: hostile callbacks, pollution and races", { timeout: 60_000 }, () => {
   test("two handleCallback of one callback at once (a page after a reload, React StrictMode): one code exchange", async () => {
     const transient = memoryStorage();
     const { callbackUrl } = await completeLogin(await login({ transientStorage: transient }).authorizationUrl());
     const page = login({ transientStorage: transient }); // the reloaded page: the pending login only in storage
-    const exchanges = server.codeExchanges();
-    const results = await Promise.allSettled([page.handleCallback(callbackUrl), page.handleCallback(callbackUrl)]);
-    assert.equal(server.codeExchanges() - exchanges, 1, "the code is sent once (RFC 6749 §4.1.2: a reused code may revoke the grant)");
-    assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
-    assert.equal(results.find((r) => r.status === "rejected").reason.code, "state_mismatch");
-    results.find((r) => r.status === "fulfilled").value.free();
+    await handledOnce(page, page, callbackUrl);
   });
 
   test("one callback handled by two copies of the package at once (ESM and CommonJS, or two bundles): one UserLogin class, one code exchange", async () => {
@@ -319,12 +324,7 @@ describe("UserLogin: hostile callbacks, pollution and races", { timeout: 60_000 
       clientId: server.nativeClientId, redirectUri: REDIRECT, authorizeUrl: server.authorizeUrl,
       tokenUrl: server.tokenUrl, revocationUrl: server.revocationUrl, audience: null, transientStorage: transient,
     });
-    const exchanges = server.codeExchanges();
-    const results = await Promise.allSettled([esmPage.handleCallback(callbackUrl), cjsPage.handleCallback(callbackUrl)]);
-    assert.equal(server.codeExchanges() - exchanges, 1, "the code is sent once, whichever copy handles it");
-    assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
-    assert.equal(results.find((r) => r.status === "rejected").reason.code, "state_mismatch");
-    results.find((r) => r.status === "fulfilled").value.free();
+    await handledOnce(esmPage, cjsPage, callbackUrl);
   });
 
   test("a polluted Object.prototype.refresh_token is never taken for a rotated refresh token", async () => {
