@@ -547,8 +547,16 @@ function define(w, runtimeKeepAlive) {
       const now = Date.now();
       if (options === undefined && now < this.#until) return this.#cached[shape];
       if (this.#freed) return Promise.reject(freed());
-      const signal = field(options, "signal");
-      if (signal?.aborted) return Promise.reject(aborted());
+      // `options.signal`: an AbortSignal or nothing. A getter or Proxy trap that throws, or
+      // anything else, rejects this call (a promise-returning method never throws).
+      let signal;
+      try {
+        signal = field(options, "signal");
+        if (signal && typeof signal.addEventListener != "function") throw 0;
+        if (signal?.aborted) return Promise.reject(aborted());
+      } catch {
+        return Promise.reject(invalid("options.signal is not an AbortSignal"));
+      }
       if (now < this.#until) return this.#cached[shape];
       // Join the flight without entering wasm, but only until the engine's next
       // deadline: where that timer died with the request that armed it (workerd without

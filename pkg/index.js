@@ -55,6 +55,9 @@ Promise.resolve().then(() => wasm.wait().catch(() => {}));
 
 const api = install(() => wasm);
 export const { TokenClient, OAuthError } = api;
+// For UserLogin (login.js authorizationUrl): the asynchronous instantiation, awaited
+// before a user is sent to log in.
+api.ready ??= wasm.wait;
 
 /** The one-shot `getToken(config)`: once the wasm is instantiated. */
 export function getToken(config) {

@@ -24,7 +24,8 @@ const PENDING = "datacosmos-auth:pending:";
 // States whose callback is being handled or was handled in this realm: a callback is
 // claimed before the first await, so two handleCallback of one callback at once (a
 // framework running an effect twice) send its code once (RFC 6749 §4.1.2: a code used
-// twice may revoke the grant).
+// twice may revoke the grant). One set per realm, whatever the copies of the package
+// (the class itself is shared: see the end of this module).
 const CLAIMED = new Set();
 // Server text kept in an error, as the engine keeps the token endpoint's (1 KiB).
 const MAX_TEXT = 1024;
@@ -119,7 +120,7 @@ function ambientSessionStorage() {
  * await client.getToken();
  * ```
  */
-export class UserLogin {
+class UserLogin {
   #config; #storage; #transient; #key; #pending = new Map(); #client = null;
 
   /**
@@ -188,6 +189,15 @@ export class UserLogin {
    * @returns {Promise<string>}
    */
   async authorizationUrl() {
+    // Where the constructor got a waiting client (the browser entry, its wasm still being
+    // compiled: core.js `Pending`), the TokenClient options are checked now, before the
+    // user leaves the page: a bad option, or a wasm compile the page refuses (CSP), fails
+    // here and not at the callback, after the user has logged in.
+    const ready = globalThis[REGISTRY].ready;
+    if (ready) {
+      await ready();
+      this.#makeClient(null).client.free();
+    }
     const c = this.#config;
     const { codeVerifier, codeChallenge } = await pkcePair();
     const state = random(32);
@@ -485,3 +495,12 @@ export class UserLogin {
     return { client, session };
   }
 }
+
+// One UserLogin class per realm, as core.js's `install` keeps one TokenClient and
+// OAuthError: every copy of the package (the ESM and CJS entries, two bundles on a page)
+// exports the first copy's class, so `instanceof UserLogin` holds across them and its
+// CLAIMED set sees every callback (two copies handling one callback send its code once).
+const LOGIN = Symbol.for("datacosmos-auth/login/1");
+if (!globalThis[LOGIN]) Object.defineProperty(globalThis, LOGIN, { value: UserLogin, configurable: true });
+const SharedUserLogin = globalThis[LOGIN];
+export { SharedUserLogin as UserLogin };

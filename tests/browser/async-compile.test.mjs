@@ -150,6 +150,24 @@ describe('asynchronous compilation of the wasm in Chromium', { timeout: 60_000 }
     assert.equal(calls.syncCompile, 1, 'compiled synchronously, as the runtime allows');
   });
 
+  test('synchronous compilation refused: a UserLogin made at import with a bad TokenClient option fails authorizationUrl(), before the user is sent to log in', async () => {
+    const { result } = await fresh({ refuse: true }, async ({ UserLogin }, tokenUrl) => {
+      const outcome = (p) => p.then(() => 'resolved', (e) => e.code);
+      const base = { clientId: 'spa', redirectUri: `${location.origin}/callback`, authorizeUrl: tokenUrl, tokenUrl, transientStorage: null };
+      let constructed;
+      try {
+        constructed = new UserLogin({ ...base, timeoutMs: -1 }); // before the wasm is instantiated
+      } catch (e) {
+        return { thrown: e.code };
+      }
+      return {
+        bad: await outcome(constructed.authorizationUrl()),
+        good: await outcome(new UserLogin(base).authorizationUrl()),
+      };
+    }, demo.tokenUrl);
+    assert.deepEqual(result, { bad: 'invalid_config', good: 'resolved' });
+  });
+
   test('no unexpected console errors', () => {
     assert.deepEqual(browser.outside(), []);
     assert.deepEqual(browser.problems, []);

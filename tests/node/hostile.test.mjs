@@ -290,6 +290,23 @@ describe('throwing getters and Proxy traps are invalid_config (9.2, 9.3)', { tim
     assert.equal(demo.tokenRequests() - from, 1);
   });
 
+  test("a call's options (signal) that throw when read, or a signal that is not an AbortSignal: the call rejects with invalid_config, never throws", async () => {
+    const client = new TokenClient(good()); // cold: every call would have to wait on a flight
+    const from = demo.tokenRequests();
+    const cases = { ...hostile({ signal: new AbortController().signal }, 'signal'), 'a string signal': { signal: 'x' }, 'a plain object signal': { signal: { aborted: false } } };
+    delete cases['a Proxy whose ownKeys trap throws']; // a call's options are not enumerated: only `signal` is read
+    for (const [name, options] of Object.entries(cases)) {
+      for (const method of ['getToken', 'getTokenInfo', 'authorizationHeader']) {
+        let promise;
+        assert.doesNotThrow(() => { promise = client[method](options); }, `${method} with ${name}: no synchronous throw`);
+        await rejectsOAuth(OAuthError, promise, { code: 'invalid_config' });
+      }
+    }
+    assert.equal(demo.tokenRequests() - from, 0, 'nothing was sent for them');
+    assert.equal(typeof await client.getToken({ signal: null }), 'string', 'a null signal is no signal');
+    client.free();
+  });
+
   test('use after free(): 100,000 getToken() calls reject with invalid_config, no RuntimeError', async () => {
     const client = new TokenClient(good());
     await client.getToken();

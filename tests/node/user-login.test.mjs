@@ -5,6 +5,7 @@
 // The browser flow runs in Chromium (tests/browser/user-login.test.mjs), the CLI's in tests/node/cli-login.test.mjs.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { UserLogin, OAuthError } from "datacosmos-auth";
 import { startLoginServer } from "../servers/oidc-login.mjs";
 import { completeLogin } from "../servers/login-agent.mjs";
@@ -295,17 +296,35 @@ describe("UserLogin config", () => {
 
 const refreshKey = () => `datacosmos-auth:user:${server.nativeClientId}:refresh`;
 
+/** `a` and `b` handle one callback at once: its code is sent once, the other is state_mismatch. */
+async function handledOnce(a, b, callbackUrl) {
+  const exchanges = server.codeExchanges();
+  const results = await Promise.allSettled([a.handleCallback(callbackUrl), b.handleCallback(callbackUrl)]);
+  assert.equal(server.codeExchanges() - exchanges, 1, "the code is sent once (RFC 6749 §4.1.2: a reused code may revoke the grant)");
+  assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+  assert.equal(results.find((r) => r.status === "rejected").reason.code, "state_mismatch");
+  results.find((r) => r.status === "fulfilled").value.free();
+}
+
 describe("UserLogin: hostile callbacks, pollution and races", { timeout: 60_000 }, () => {
   test("two handleCallback of one callback at once (a page after a reload, React StrictMode): one code exchange", async () => {
     const transient = memoryStorage();
     const { callbackUrl } = await completeLogin(await login({ transientStorage: transient }).authorizationUrl());
     const page = login({ transientStorage: transient }); // the reloaded page: the pending login only in storage
-    const exchanges = server.codeExchanges();
-    const results = await Promise.allSettled([page.handleCallback(callbackUrl), page.handleCallback(callbackUrl)]);
-    assert.equal(server.codeExchanges() - exchanges, 1, "the code is sent once (RFC 6749 §4.1.2: a reused code may revoke the grant)");
-    assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
-    assert.equal(results.find((r) => r.status === "rejected").reason.code, "state_mismatch");
-    results.find((r) => r.status === "fulfilled").value.free();
+    await handledOnce(page, page, callbackUrl);
+  });
+
+  test("one callback handled by two copies of the package at once (ESM and CommonJS, or two bundles): one UserLogin class, one code exchange", async () => {
+    const cjs = createRequire(import.meta.url)("datacosmos-auth");
+    assert.equal(cjs.UserLogin, UserLogin, "one UserLogin class per process, as TokenClient and OAuthError");
+    const transient = memoryStorage();
+    const { callbackUrl } = await completeLogin(await login({ transientStorage: transient }).authorizationUrl());
+    const esmPage = login({ transientStorage: transient });
+    const cjsPage = new cjs.UserLogin({
+      clientId: server.nativeClientId, redirectUri: REDIRECT, authorizeUrl: server.authorizeUrl,
+      tokenUrl: server.tokenUrl, revocationUrl: server.revocationUrl, audience: null, transientStorage: transient,
+    });
+    await handledOnce(esmPage, cjsPage, callbackUrl);
   });
 
   test("a polluted Object.prototype.refresh_token is never taken for a rotated refresh token", async () => {
