@@ -337,7 +337,7 @@ export interface UserLoginConfig {
    * `sessionStorage`. Default: memory only (a reload logs out). Anything stored there is
    * readable by every script of the origin: an XSS flaw would leak the session.
    */
-  storage?: LoginStorage;
+  storage?: LoginStorage | null;
   /** Default `"datacosmos-auth:user:<clientId>"`: `storage` keys are this plus `:refresh` and `:token`. */
   storageKey?: string;
   /**
@@ -352,6 +352,8 @@ export interface UserLoginConfig {
   maxRetries?: number;
   refreshLeewaySeconds?: number;
   negativeCacheSeconds?: number;
+  /** As in {@link ClientConfig}: keeps a renewal alive past the request that started it. */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /**
