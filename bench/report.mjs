@@ -77,6 +77,7 @@ const levers = table(["lever", "what an edge isolate loads, gzip", "saved (bytes
   ["workerd/worker entries hand core.js the four glue functions, not the glue namespace (bundlers then drop the glue's async loader, instantiateStreaming and its warnings)", "39,993 B", "−430 B"],
   ["user login: authMethod \"none\" in the engine, invalid_grant negative-cached, the driver's session hook (each request built and each answer read by pkg/login.js, which an edge isolate does not load)", "40,155 B", "+162 B (landed budget was 40,420)"],
   ["the attempt's timeout by an AbortController and a timer cleared at the end instead of AbortSignal.timeout (in Node 7.5 µs and a timer left to the garbage collector per signal, against 0.25 µs)", "40,181 B", "+26 B; first-token client CPU 1.45× → 1.31× raw fetch (median of 6 interleaved rounds of 1,500 exchanges, fast endpoint)"],
+  ["a call's options.signal checked (a throwing getter, a non-AbortSignal: invalid_config, no request)", "40,225 B", "+44 B"],
   ["Node ESM entry: node.js, core.js, stores.js and the signer bundled into one module (node.bundle.js; the glue stays its own); fs from process.getBuiltinModule instead of importing node:fs", "39,993 B (Node only)", "cold import + construct 19.9 → 15.7 ms median over 60 fresh processes each, interleaved (oauth4webapi 8.3 ms in the same run: 2.39× → 1.88×)"],
 ]);
 let byCrate = "twiggy was not available for this run (bench/run.sh installs it into .tools).";
