@@ -21,14 +21,14 @@ if (!glueText.includes(FINALIZE + "    if (wasm !== undefined) return wasm;")) {
   writeFileSync(gluePath, glueText.replace(FINALIZE, FINALIZE + "    if (wasm !== undefined) return wasm;\n"));
 }
 
+// The CommonJS builds' options.
+const cjs = { format: "cjs", platform: "neutral", target: "es2020", logLevel: "error" };
+
 await build({
+  ...cjs,
   entryPoints: [new URL("datacosmos_auth.js", pkg).pathname],
   outfile: new URL("datacosmos_auth.cjs", pkg).pathname,
   bundle: true,
-  format: "cjs",
-  platform: "neutral",
-  target: "es2020",
-  logLevel: "error",
   // The glue's default init uses import.meta.url; the CJS entry only calls initSync.
   define: { "import.meta.url": "undefined" },
 });
@@ -36,15 +36,7 @@ await build({
 // The plain-JS modules for the CommonJS entry: the store adapters and the driver as
 // they are, the private_key_jwt signer with pkg/assertion.js inlined.
 for (const [name, bundle] of [["stores", false], ["core", false], ["login", false], ["private-key-jwt", true]]) {
-  await build({
-    entryPoints: [new URL(`${name}.js`, pkg).pathname],
-    outfile: new URL(`${name}.cjs`, pkg).pathname,
-    bundle,
-    format: "cjs",
-    platform: "neutral",
-    target: "es2020",
-    logLevel: "error",
-  });
+  await build({ ...cjs, entryPoints: [new URL(`${name}.js`, pkg).pathname], outfile: new URL(`${name}.cjs`, pkg).pathname, bundle });
 }
 
 // The Node.js ESM entry: pkg/node.js and the modules it imports, bundled into one module

@@ -30,6 +30,14 @@ fn sent(actions: &[Action]) -> Option<OpId> {
     })
 }
 
+/// A new engine (leeway 60 s, no store) whose first call has sent its request.
+fn first_send(retries: u32) -> (Engine, OpId) {
+    let mut e = Engine::new(policy(60.0, retries, None), 1);
+    e.call(T0);
+    let op = sent(&drain(&mut e)).unwrap();
+    (e, op)
+}
+
 fn ok(body: &str) -> Outcome<'_> {
     Outcome::Answer {
         status: 200,
@@ -189,9 +197,7 @@ fn a_successful_renewal_gives_its_callers_the_new_token() {
 fn overflowing_retry_after_stops_retrying() {
     // Issue 8, input 4: Retry-After 2^64 is the largest value: more than 60 s, stop.
     for ra in ["18446744073709551616", "61", "99999999999999999999999"] {
-        let mut e = Engine::new(policy(60.0, 2, None), 1);
-        e.call(T0);
-        let op = sent(&drain(&mut e)).unwrap();
+        let (mut e, op) = first_send(2);
         e.handle(
             T0,
             op,
@@ -216,9 +222,7 @@ fn overflowing_retry_after_stops_retrying() {
 
 #[test]
 fn retries_follow_the_policy() {
-    let mut e = Engine::new(policy(60.0, 2, None), 1);
-    e.call(T0);
-    let op = sent(&drain(&mut e)).unwrap();
+    let (mut e, op) = first_send(2);
     e.handle(T0, op, status(500, ""));
     let actions = drain(&mut e);
     assert!(actions
@@ -246,9 +250,7 @@ fn a_stalled_request_is_timed_out_by_the_engine() {
 
 #[test]
 fn negative_cache_fails_fast_until_clear() {
-    let mut e = Engine::new(policy(60.0, 2, None), 1);
-    e.call(T0);
-    let op = sent(&drain(&mut e)).unwrap();
+    let (mut e, op) = first_send(2);
     e.handle(
         T0,
         op,
@@ -290,9 +292,7 @@ fn negative_cache_fails_fast_until_clear() {
 fn a_refused_refresh_token_is_negative_cached() {
     // User login: a revoked refresh token stays revoked; callers fail fast instead of
     // sending it again on every call.
-    let mut e = Engine::new(policy(60.0, 2, None), 1);
-    e.call(T0);
-    let op = sent(&drain(&mut e)).unwrap();
+    let (mut e, op) = first_send(2);
     e.handle(T0, op, status(400, r#"{"error":"invalid_grant"}"#));
     assert_eq!(
         settled(&drain(&mut e)),
@@ -303,9 +303,7 @@ fn a_refused_refresh_token_is_negative_cached() {
     );
     assert_eq!(sent(&drain(&mut e)), None);
     // Other client errors are not: invalid_scope is sent again.
-    let mut e = Engine::new(policy(60.0, 2, None), 1);
-    e.call(T0);
-    let op = sent(&drain(&mut e)).unwrap();
+    let (mut e, op) = first_send(2);
     e.handle(T0, op, status(400, r#"{"error":"invalid_scope"}"#));
     drain(&mut e);
     assert!(matches!(e.call(T0 + 1000.0), Verdict::Wait(_)));
@@ -313,9 +311,7 @@ fn a_refused_refresh_token_is_negative_cached() {
 
 #[test]
 fn an_empty_quota_bucket_blocks_requests_until_it_resets() {
-    let mut e = Engine::new(policy(60.0, 2, None), 1);
-    e.call(T0);
-    let op = sent(&drain(&mut e)).unwrap();
+    let (mut e, op) = first_send(2);
     e.handle(
         T0,
         op,
