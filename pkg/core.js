@@ -66,7 +66,8 @@ function toError(e) {
 
 // ---- options: own members only, read once, sent as one JSON document ----------------
 
-// Reads the own enumerable string-keyed members of `obj` into a prototype-less object:
+// Reads the own enumerable string-keyed members of `obj` (and user login's SESSION
+// member) into a prototype-less object:
 // inherited (polluted) members never count, and a throwing getter or Proxy trap is
 // invalid_config, never "absent". Non-JSON values are sent as `name#: typeof`; the
 // engine's option reader (src/options.rs) decides what is valid.
@@ -79,7 +80,7 @@ function own(obj, what) {
     throw invalid(`${what} could not be read`);
   }
   for (const k of keys) {
-    if (typeof k !== "string") continue;
+    if (typeof k !== "string" && k !== SESSION) continue;
     let v;
     try {
       const d = Reflect.getOwnPropertyDescriptor(obj, k);
@@ -87,7 +88,7 @@ function own(obj, what) {
       // Read as `obj[k]` reads it: a getter, or a Proxy's get trap, runs (and may throw).
       v = obj[k];
     } catch {
-      throw invalid(`${what}.${k} could not be read`);
+      throw invalid(`${what}.${String(k)} could not be read`);
     }
     if (v !== undefined) out[k] = v;
   }
@@ -144,8 +145,7 @@ function readOptions(cfg, what = "config") {
   // User login's session (pkg/login.js), an own member under a registered symbol: it
   // builds each request's grant, reads each answer first (rotated refresh tokens), and
   // seals nothing (its store is the user's own place). Only it uses authMethod "none".
-  if (hasOwn(cfg, SESSION)) js.session = cfg[SESSION];
-  else if (members.authMethod === "none") throw invalid('authMethod "none" is for UserLogin');
+  if (!(js.session = members[SESSION]) && members.authMethod === "none") throw invalid('authMethod "none" is for UserLogin');
   return { doc: encode(members), js };
 }
 

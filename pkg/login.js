@@ -132,8 +132,8 @@ class UserLogin {
    *   `storage` (where the session is kept across page loads: `sessionStorage`; default
    *   memory only), `storageKey`, `transientStorage` (where a pending login's state and
    *   code verifier wait for the callback; default `sessionStorage` where there is one),
-   *   and the TokenClient options `fetch`, `onEvent`, `timeoutMs`, `maxRetries`,
-   *   `refreshLeewaySeconds`, `negativeCacheSeconds`.
+   *   and the TokenClient options `fetch`, `onEvent`, `waitUntil`, `timeoutMs`,
+   *   `maxRetries`, `refreshLeewaySeconds`, `negativeCacheSeconds`.
    * @throws {OAuthError} `invalid_config`.
    */
   constructor(config) {
@@ -243,9 +243,8 @@ class UserLogin {
       throw fail("invalid_request", "the callback URL is not a URL");
     }
     const state = params.get("state");
-    if (state !== null && CLAIMED.has(state)) {
-      throw fail("state_mismatch", "the callback's state matches no login started here (RFC 6749 §10.12)");
-    }
+    const mismatch = () => fail("state_mismatch", "the callback's state matches no login started here (RFC 6749 §10.12)");
+    if (state !== null && CLAIMED.has(state)) throw mismatch();
     if (state !== null) CLAIMED.add(state);
     let pending = state === null ? undefined : this.#pending.get(state);
     if (state !== null && pending === undefined && this.#transient) {
@@ -272,7 +271,7 @@ class UserLogin {
     // Pending logins are found by their state: none found is a mismatch.
     if (!saved || typeof ownValue(saved, "codeVerifier") !== "string" || typeof ownValue(saved, "redirectUri") !== "string") {
       if (state !== null) CLAIMED.delete(state); // none of ours: nothing to keep claimed
-      throw fail("state_mismatch", "the callback's state matches no login started here (RFC 6749 §10.12)");
+      throw mismatch();
     }
     const error = params.get("error");
     if (error !== null) {
@@ -309,13 +308,7 @@ class UserLogin {
    */
   async restore() {
     if (this.#client) return this.#client.client;
-    if (!this.#storage) return null;
-    let refresh;
-    try {
-      refresh = await this.#storage.getItem(`${this.#key}:refresh`);
-    } catch {
-      return null;
-    }
+    const refresh = await this.#stored();
     if (typeof refresh !== "string" || refresh.length === 0) return null;
     this.#client = this.#makeClient({ grant_type: "refresh_token", refresh_token: refresh });
     return this.#client.client;
@@ -469,8 +462,8 @@ class UserLogin {
     };
     // The access token entry (the engine's text: token, type, expiry) goes to storage
     // too; the lease and quota entries stay in memory. A new login's client reads
-    // storage only once its own code is exchanged: until
-    // then what storage holds is an earlier session's, kept until this login succeeds.
+    // storage only once its own code is exchanged: until then what storage holds is an
+    // earlier session's, kept until this login succeeds.
     let own = grant?.grant_type !== "authorization_code";
     const memory = new Map();
     const store = {

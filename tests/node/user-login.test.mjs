@@ -291,6 +291,24 @@ describe("UserLogin config", () => {
   test('authMethod "none" without a login is refused by TokenClient', async () => {
     const { TokenClient } = await import("datacosmos-auth");
     assert.throws(() => new TokenClient({ clientId: "c", authMethod: "none" }), (e) => e.code === "invalid_config" && /UserLogin/.test(e.message));
+    // The session member counts only as an own member: an inherited one (a polluted
+    // Object.prototype) does not make a public client.
+    const SESSION = Symbol.for("datacosmos-auth/session");
+    Object.prototype[SESSION] = { request() {}, answer() {} };
+    try {
+      assert.throws(() => new TokenClient({ clientId: "c", authMethod: "none" }), { code: "invalid_config" });
+    } finally {
+      delete Object.prototype[SESSION];
+    }
+    // A Proxy whose trap throws on that member's lookup is invalid_config, like any other.
+    const trap = new Proxy({ clientId: "c", clientSecret: "s" }, {
+      getOwnPropertyDescriptor(target, k) {
+        if (typeof k === "symbol") throw new Error("trap");
+        return Reflect.getOwnPropertyDescriptor(target, k);
+      },
+      ownKeys: (target) => [...Reflect.ownKeys(target), SESSION],
+    });
+    assert.throws(() => new TokenClient(trap), (e) => e.code === "invalid_config" && /could not be read/.test(e.message));
   });
 });
 
