@@ -29,8 +29,6 @@ const wasm = {
   step: glue.step,
   free: glue.free,
   envNames: glue.envNames,
-  // Whether the wasm is instantiated, without trying anything.
-  loaded: () => loaded,
   // The asynchronous instantiation (started once).
   // A runtime that refuses to compile wasm from bytes (a page whose CSP lacks
   // 'wasm-unsafe-eval', a Worker bundled without the workerd/worker condition) rejects
