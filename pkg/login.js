@@ -94,9 +94,13 @@ function ownString(config, name, fallback) {
 // returning promises (a token file in the CLI).
 function checkStorage(name, s) {
   if (s === undefined || s === null) return undefined;
-  if (typeof s !== "object" || ["getItem", "setItem", "removeItem"].some((m) => typeof s[m] !== "function")) {
-    throw invalid(`${name} must have getItem, setItem and removeItem`);
+  let methods;
+  try {
+    methods = typeof s === "object" && ["getItem", "setItem", "removeItem"].every((m) => typeof s[m] === "function");
+  } catch {
+    throw invalid(`${name} could not be read`); // a getter or Proxy trap that throws
   }
+  if (!methods) throw invalid(`${name} must have getItem, setItem and removeItem`);
   return s;
 }
 

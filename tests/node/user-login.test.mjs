@@ -451,4 +451,15 @@ describe("UserLogin: hostile callbacks, pollution and races", { timeout: 60_000 
       else delete globalThis.sessionStorage;
     }
   });
+
+  test("a storage or transientStorage whose members throw when read (a Proxy trap, a getter) is invalid_config", () => {
+    const trap = new Proxy({}, { get() { throw new Error("trap"); } });
+    const getter = { get getItem() { throw new Error("getter"); }, setItem() {}, removeItem() {} };
+    for (const name of ["storage", "transientStorage"]) {
+      for (const s of [trap, getter]) {
+        assert.throws(() => login({ [name]: s }), (e) => e instanceof OAuthError && e.code === "invalid_config" && e.message.includes(name), name);
+      }
+    }
+  });
+
 });
