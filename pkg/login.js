@@ -51,6 +51,10 @@ const random = (n) => b64url(globalThis.crypto.getRandomValues(new Uint8Array(n)
  * @returns {Promise<{ codeVerifier: string, codeChallenge: string }>}
  */
 export async function pkcePair() {
+  // Browsers expose crypto.subtle only in a secure context (https, or http on loopback).
+  if (typeof globalThis.crypto?.subtle?.digest !== "function") {
+    throw invalid("PKCE needs crypto.subtle, which browsers give only a secure context (https, or http on localhost)");
+  }
   const codeVerifier = random(32);
   const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(codeVerifier));
   return { codeVerifier, codeChallenge: b64url(new Uint8Array(digest)) };

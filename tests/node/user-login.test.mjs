@@ -462,4 +462,14 @@ describe("UserLogin: hostile callbacks, pollution and races", { timeout: 60_000 
     }
   });
 
+  test("no crypto.subtle (a page on plain http that is not loopback: not a secure context): authorizationUrl() is invalid_config", async () => {
+    const had = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+    const { getRandomValues } = globalThis.crypto;
+    Object.defineProperty(globalThis, "crypto", { configurable: true, value: { getRandomValues: (a) => getRandomValues.call(had.get ? had.get.call(globalThis) : had.value, a) } });
+    try {
+      await assert.rejects(login().authorizationUrl(), (e) => e instanceof OAuthError && e.code === "invalid_config" && /secure context/.test(e.message));
+    } finally {
+      Object.defineProperty(globalThis, "crypto", had);
+    }
+  });
 });
