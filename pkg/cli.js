@@ -581,14 +581,7 @@ async function login(options) {
   const shown = host.includes(":") ? `[${host}]` : host;
   const redirectUri = `http://${shown}:${server.address().port}${CALLBACK_PATH}`;
   try {
-    const previous = file.data;
     file.data = { version: FORMAT, ...settings, redirect_uri: redirectUri };
-    // An earlier session of the same application at the same server: UserLogin revokes
-    // its refresh token once this login has succeeded (it stays on disk until then).
-    if (typeof previous?.refresh_token === "string" && previous.client_id === settings.client_id
-      && previous.revocation_url === settings.revocation_url) {
-      file.data.refresh_token = previous.refresh_token;
-    }
     const userLogin = sessionLogin(file);
     const url = await userLogin.authorizationUrl();
     const state = new URL(url).searchParams.get("state");
@@ -636,6 +629,19 @@ async function login(options) {
 async function complete(file, userLogin, callbackUrl) {
   try {
     await locked(file, async () => {
+      // An earlier session of the same application at the same server, as it is on disk
+      // now (a `token --user` during the browser wait may have rotated its refresh
+      // token): UserLogin revokes that refresh token once this login has succeeded.
+      let previous;
+      try {
+        previous = new TokenFile(file.path).load();
+      } catch {
+        previous = null; // not a session file: nothing to revoke
+      }
+      if (typeof previous?.refresh_token === "string" && previous.client_id === file.data.client_id
+        && previous.revocation_url === file.data.revocation_url) {
+        file.data.refresh_token = previous.refresh_token;
+      }
       let client;
       try {
         client = await userLogin.handleCallback(callbackUrl);

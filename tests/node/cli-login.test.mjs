@@ -258,6 +258,25 @@ describe('datacosmos-auth login / token --user / logout', { timeout: 120_000 }, 
     assert.ok(await server.provider.RefreshToken.find(now), 'the new one is not');
   });
 
+  test('login again while token --user rotates the refresh token: the one revoked is the one on disk at the callback', async () => {
+    const dir = freshDir();
+    await logIn(server, dir);
+    const { refresh_token: first } = readSession(dir);
+    const login = startLogin(server, dir);
+    const url = await login.url;
+    // During the browser wait, token --user renews (its access token gone) and rotates.
+    const session = readSession(dir);
+    delete session.token;
+    writeFileSync(fileIn(dir), JSON.stringify(session));
+    assert.equal((await tokenUser(server, dir)).code, 0);
+    const { refresh_token: rotated } = readSession(dir);
+    assert.notEqual(rotated, first);
+    const { response } = await completeLogin(url, { follow: true });
+    assert.equal(response.status, 200);
+    assert.equal((await login.done).code, 0);
+    assert.equal(server.revocations().at(-1).token, rotated, 'the live refresh token is revoked, not the spent one');
+  });
+
   test('logout: a revocation that fails is said, and the file is deleted all the same', async () => {
     const dir = freshDir();
     await logIn(server, dir);

@@ -212,7 +212,7 @@ export async function startLoginServer(opts = {}) {
     }
   });
   provider.use(logged('/oauth/revoke', revocations, (ctx) => ({
-    tokenTypeHint: ctx.oidc?.params?.token_type_hint, status: ctx.status,
+    tokenTypeHint: ctx.oidc?.params?.token_type_hint, status: ctx.status, token: ctx.oidc?.params?.token,
   })));
 
   const finish = (req, res, result) => provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
