@@ -212,8 +212,18 @@ export async function startLoginServer(opts = {}) {
     }
   });
   provider.use(logged('/oauth/revoke', revocations, (ctx) => ({
-    tokenTypeHint: ctx.oidc?.params?.token_type_hint, status: ctx.status, token: ctx.oidc?.params?.token,
+    tokenTypeHint: ctx.oidc?.params?.token_type_hint, status: ctx.status,
   })));
+  // The token of each revocation request, in order (which refresh token a client revoked).
+  const revokedTokens = [];
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/oauth/revoke' && ctx.method === 'POST') {
+      await next();
+      revokedTokens.push(ctx.oidc?.params?.token);
+      return;
+    }
+    await next();
+  });
 
   const finish = (req, res, result) => provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
   async function interaction(req, res, uid) {
@@ -344,6 +354,8 @@ export async function startLoginServer(opts = {}) {
     },
     /** Every revocation endpoint POST (RFC 7009) in order: { tokenTypeHint, status }. */
     revocations: () => revocations.map((e) => ({ ...e })),
+    /** The `token` of every revocation request, in order. */
+    revokedTokens: () => [...revokedTokens],
     /** The query of every GET /authorize in order, as the client sent it. */
     authorizations: () => authorizations.map((a) => ({ ...a })),
     /** The query of every GET /callback (the default web redirect URI) in order. */
